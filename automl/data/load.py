@@ -1,0 +1,234 @@
+"""`load_dataset`: a `dataset:` config section -> `Dataset` with train / val tensors and a sealed test split."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import ValidationError
+
+from automl.data.arrays import apply_standardizer, fit_standardizer, standardization_info
+from automl.data.builtin import read_builtin
+from automl.data.config import DatasetConfig
+from automl.data.dataset import Dataset, SealedSplit, Split
+from automl.data.errors import DataError
+from automl.data.files import RawData, TableEncoder, infer_format, read_npz, read_table
+from automl.data.spec import DataSpec
+from automl.data.splits import split_from_column, split_indices, subsample_indices
+
+MAX_INFO_NAMES = 64
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]  # repo root when running from a checkout
+
+
+def parse_config(source: DatasetConfig | Mapping) -> DatasetConfig:
+    """DatasetConfig from itself or a dict; pydantic errors become one DataError paragraph."""
+    if isinstance(source, DatasetConfig):
+        return source
+    if not isinstance(source, Mapping):
+        raise DataError(
+            "dataset", f"the dataset section must be a mapping, got {type(source).__name__}: {source!r}"
+        )
+    try:
+        return DatasetConfig.model_validate(dict(source))
+    except ValidationError as e:
+        where = source.get("path") or source.get("name") or "dataset"
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'dataset'}: {err['msg'].removeprefix('Value error, ')}"
+            + (f" (got {err['input']!r})" if err["type"] not in ("missing",) and err["loc"] else "")
+            for err in e.errors()
+        )
+        key = ".".join(str(p) for p in e.errors()[0]["loc"]) if e.errors() else None
+        raise DataError(str(where), f"invalid dataset config: {problems}", key=key) from e
+
+
+def resolve_path(path: str | Path, base_dir: Path | None = None) -> Path:
+    """Absolute path, or relative to base_dir (the YAML's folder), then the CWD, then the project root."""
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        candidates = [Path(base_dir) / p] if base_dir is not None else []
+        candidates += [Path.cwd() / p, _PROJECT_ROOT / p]
+    seen: list[Path] = []
+    for c in candidates:
+        if c not in seen:
+            seen.append(c)
+        if c.is_file():
+            return c.resolve()
+    dirs = [c for c in seen if c.is_dir()]
+    if dirs:
+        raise DataError(
+            str(path), f"path {str(path)!r} is a directory ({dirs[0]}); point `path` at a file", key="path"
+        )
+    raise DataError(
+        str(path),
+        f"data file {str(path)!r} not found; looked in: {', '.join(str(c) for c in seen)}. Relative paths are "
+        "resolved against the YAML file's folder, then the working directory",
+        key="path",
+    )
+
+
+def load_dataset(source: DatasetConfig | Mapping, *, base_dir: Path | None = None) -> Dataset:
+    """Load a built-in or a CSV/TSV/Parquet/NPZ file as a Dataset (raises DataError for bad data/config)."""
+    cfg = parse_config(source)
+    if cfg.name is not None:
+        raw = read_builtin(cfg.name)
+    else:
+        assert cfg.path is not None
+        path = resolve_path(cfg.path, base_dir)
+        fmt = infer_format(path, cfg.format)
+        src = str(path)
+        raw = read_npz(path, cfg, src) if fmt == "npz" else read_table(path, fmt, cfg, src)
+    return _finish(raw, cfg)
+
+
+def _take(raw: RawData, idx: np.ndarray) -> None:
+    raw.y = raw.y[idx]
+    if raw.x is not None:
+        raw.x = raw.x[idx]
+    if raw.table is not None:
+        raw.table = raw.table.iloc[idx].reset_index(drop=True)
+    if raw.split_values is not None:
+        raw.split_values = raw.split_values[idx]
+
+
+def _strat(raw: RawData) -> np.ndarray:
+    return raw.y if raw.task != "regression" else raw.y[:, 0]
+
+
+def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
+    sp = cfg.split
+    n_original = len(raw.y)
+    strat = sp.stratify and raw.task != "regression"
+
+    # 1. subsample (before splitting, stratified and seeded)
+    if cfg.subsample is not None and cfg.subsample < n_original:
+        n = cfg.subsample
+        if raw.fixed_test_start is not None:
+            n0 = raw.fixed_test_start
+            n_pool = max(1, round(n * n0 / n_original))
+            pool = subsample_indices(_strat(raw)[:n0], n_pool, sp.seed, strat)
+            test = n0 + subsample_indices(_strat(raw)[n0:], n - n_pool, sp.seed, strat)
+            _take(raw, np.concatenate([pool, test]))
+            raw.fixed_test_start = len(pool)
+        else:
+            _take(raw, subsample_indices(_strat(raw), n, sp.seed, strat))
+    n_total = len(raw.y)
+
+    # 2. split
+    if sp.column is not None:
+        assert raw.split_values is not None
+        tr, va, te = split_from_column(raw.split_values, source=raw.source, column=sp.column, seed=sp.seed)
+        mode = "column"
+    elif raw.fixed_test_start is not None:
+        n0 = raw.fixed_test_start
+        tr, va = split_indices(
+            _strat(raw)[:n0],
+            (1.0 - sp.val, sp.val),
+            sp.seed,
+            strat,
+            source=raw.source,
+            class_names=raw.class_names,
+        )
+        te = np.arange(n0, n_total, dtype=np.int64)
+        mode = "fixed_test"
+    else:
+        tr, va, te = split_indices(
+            _strat(raw), sp.ratios, sp.seed, strat, source=raw.source, class_names=raw.class_names
+        )
+        mode = "ratios"
+
+    # 3. features: fit on train rows only, apply to all
+    standardization = None
+    feature_names = raw.feature_names
+    if raw.table is not None:
+        enc = TableEncoder(standardize=cfg.standardize is not False).fit(raw.table.iloc[tr])
+        x = enc.transform(raw.table)
+        feature_names = tuple(enc.feature_names)
+        standardization = enc.info()
+        kind, vocab = "flat", 0
+        if x.shape[1] == 0:
+            raise DataError(raw.source, "no features after encoding (all categorical columns empty in train)")
+    else:
+        assert raw.x is not None
+        x, kind, vocab = raw.x, raw.kind, raw.vocab_size
+        do_std = (
+            cfg.standardize if cfg.standardize is not None else (kind == "flat" and raw.name != "mnist1d")
+        )
+        if do_std:
+            if kind == "tokens":
+                raise DataError(
+                    raw.source, "standardize: true does not apply to token inputs", key="standardize"
+                )
+            mean, std = fit_standardizer(x[tr], kind)
+            x = apply_standardizer(x, mean, std)
+            standardization = standardization_info(
+                list(feature_names) if kind == "flat" and feature_names else None,
+                mean,
+                std,
+                per="column" if kind == "flat" else "channel",
+            )
+    x = np.ascontiguousarray(x)
+    x_t = torch.from_numpy(x.astype(np.int64) if kind == "tokens" else x.astype(np.float32, copy=False))
+    y = raw.y
+    y_t = torch.from_numpy(
+        y.astype(np.int64) if raw.task != "regression" else y.astype(np.float32).reshape(len(y), -1)
+    )
+
+    def part(idx: np.ndarray) -> Split:
+        t = torch.from_numpy(idx)
+        return Split(x_t.index_select(0, t), y_t.index_select(0, t))
+
+    if raw.task == "regression":
+        n_classes, n_outputs = 0, int(y_t.shape[1])
+    else:
+        n_classes = len(raw.class_names)
+        n_outputs = 1 if raw.task == "binary" else n_classes
+    spec = DataSpec(
+        name=raw.name,
+        task=raw.task,
+        input_kind=kind,
+        input_shape=tuple(int(d) for d in x.shape[1:]),
+        n_classes=n_classes,
+        n_outputs=n_outputs,
+        vocab_size=vocab,
+        class_names=tuple(raw.class_names),
+        feature_names=tuple(feature_names) if kind == "flat" else (),
+    )
+    sizes = {"train": len(tr), "val": len(va), "test": len(te)}
+    if mode == "ratios":
+        ratios = {"train": sp.train, "val": sp.val, "test": sp.test}
+    else:
+        ratios = {k: round(v / n_total, 6) for k, v in sizes.items()}
+    info = {
+        "source": raw.source,
+        "format": raw.format,
+        "name": raw.name,
+        "task": raw.task,
+        "input_kind": kind,
+        "input_shape": list(spec.input_shape),
+        "target": raw.target,
+        "n_samples": n_total,
+        "n_samples_original": n_original,
+        "subsample": cfg.subsample,
+        "sizes": sizes,
+        "ratios": ratios,
+        "seed": sp.seed,
+        "stratify": bool(strat),
+        "split_mode": mode,  # ratios | column | fixed_test
+        "split_column": sp.column,
+        "standardization": standardization,
+        "class_names": list(raw.class_names),
+        "feature_names": list(feature_names[:MAX_INFO_NAMES]),
+        "n_features": spec.n_features,
+        **raw.extra_info,
+    }
+    if raw.task != "regression":
+        k = len(raw.class_names)
+        info["class_counts"] = {
+            "train": np.bincount(y[tr], minlength=k).tolist(),
+            "val": np.bincount(y[va], minlength=k).tolist(),
+        }
+    return Dataset(spec=spec, train=part(tr), val=part(va), _test=SealedSplit(part(te)), info=info)
