@@ -5,8 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from automl.space.errors import UserInputError
 
-class DataError(ValueError):
+
+class DataError(UserInputError):
     """A dataset that cannot be loaded as configured.
 
     The message is one paragraph that names the source (file or built-in name), the field or key, the

@@ -1,0 +1,74 @@
+"""Backend-neutral trial records: what `trials`, `best`, finalize and the reports read.
+
+Each backend adapts its own storage (Optuna trials with user attrs; Ray Tune results) into `TrialRecord`s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+
+
+@dataclass
+class TrialRecord:
+    number: int
+    state: str  # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
+    value: float | None  # objective at the trial's best epoch (pruned trials: best reported so far)
+    params: dict[str, Any]  # flat sampled parameters
+    history: list[dict[str, float]] = field(default_factory=list)  # per-epoch metrics
+    best_epoch: int = 0
+    epochs_run: int = 0
+    reason: str = ""  # failure / infeasibility / pruning reason
+    detail: str = ""  # traceback for failures
+    seconds: float = 0.0  # training wall time of the trial
+    duration: float | None = None  # backend wall time (start -> end) incl. overhead
+    started: float | None = None
+    finished: float | None = None
+    n_params: int = 0
+    worker: str = ""  # host:pid or Ray node id
+    device: str = ""
+    seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def best_record(records: list[TrialRecord], direction: str) -> TrialRecord | None:
+    """The best COMPLETE trial, by its validation objective only."""
+    done = [r for r in records if r.state == "COMPLETE" and r.value is not None and math.isfinite(r.value)]
+    if not done:
+        return None
+    return (max if direction == "maximize" else min)(done, key=lambda r: (r.value, -r.number))
+
+
+def ranked(records: list[TrialRecord], direction: str) -> list[TrialRecord]:
+    done = [r for r in records if r.state == "COMPLETE" and r.value is not None and math.isfinite(r.value)]
+    return sorted(done, key=lambda r: (-r.value if direction == "maximize" else r.value, r.number))
+
+
+def counts(records: list[TrialRecord]) -> dict[str, int]:
+    out = {s: 0 for s in STATES}
+    for r in records:
+        out[r.state] = out.get(r.state, 0) + 1
+    return out
+
+
+def trials_frame(records: list[TrialRecord]):
+    """A pandas DataFrame, one row per trial, params as `params.<name>` columns (JSON-able for CSV/Parquet)."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        row = {
+            "number": r.number, "state": r.state, "value": r.value, "best_epoch": r.best_epoch,
+            "epochs_run": r.epochs_run, "seconds": r.seconds, "duration": r.duration, "n_params": r.n_params,
+            "reason": r.reason, "worker": r.worker, "device": r.device, "seed": r.seed,
+        }
+        for k, v in r.params.items():
+            row[f"params.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
+        rows.append(row)
+    return pd.DataFrame(rows)

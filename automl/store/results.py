@@ -1,0 +1,75 @@
+"""Reading a run's results whatever the backend: trials, best config, tables and exports."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from automl.space import config_from_params, load_space
+from automl.space.errors import UserInputError
+from automl.store.records import TrialRecord, best_record, trials_frame
+from automl.store.run import RunInfo, load_run
+
+
+def load_trials(info: RunInfo) -> list[TrialRecord]:
+    """The backend adapter for this run's storage."""
+    if info.backend == "optuna":
+        from automl.backends.optuna_backend import load_trials as optuna_trials
+
+        return optuna_trials(info)
+    if info.backend == "ray":
+        from automl.backends.ray_backend import load_trials as ray_trials
+
+        return ray_trials(info)
+    raise UserInputError(f"Run {info.run_dir} names an unknown backend {info.backend!r}; allowed: optuna, ray.")
+
+
+def best_config(run: str | Path, *, root: Path = Path("results"), storage: str | None = None) -> dict[str, Any]:
+    info = load_run(run, root=root, storage=storage)
+    space = load_space(info.space_path)
+    direction = info.settings.get("direction", space.objective.direction)
+    rec = best_record(load_trials(info), direction)
+    if rec is None:
+        raise UserInputError(f"Run {info.run_dir} has no completed trial yet; see `automl trials {run}`.")
+    return {"study": info.study, "trial": rec.number, "objective": info.settings.get("metric", space.objective.metric),
+            "value": rec.value, "params": rec.params, "config": config_from_params(space.space, rec.params)}
+
+
+def print_trials(run: str | Path, *, root: Path = Path("results"), storage: str | None = None,
+                 export: Path | None = None, state: str | None = None, top: int = 20) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    info = load_run(run, root=root, storage=storage)
+    records = load_trials(info)
+    if state:
+        wanted = state.upper()
+        allowed = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+        if wanted not in allowed:
+            raise UserInputError(f"--state {state!r} is not a trial state; allowed: {', '.join(s.lower() for s in allowed)}.")
+        records = [r for r in records if r.state == wanted]
+    df = trials_frame(records)
+    if export is not None:
+        if export.suffix == ".csv":
+            df.to_csv(export, index=False)
+        elif export.suffix == ".parquet":
+            df.to_parquet(export, index=False)
+        else:
+            raise UserInputError(f"--export {export}: unsupported file type {export.suffix!r}; allowed: .csv, .parquet.")
+        Console().print(f"Wrote {len(df)} trials to {export}")
+        return
+    direction = info.settings.get("direction", "maximize")
+    sign = -1 if direction == "maximize" else 1
+
+    def key(r: TrialRecord) -> tuple:
+        v = r.value if r.value is not None and math.isfinite(r.value) else None
+        return (r.state != "COMPLETE", v is None, sign * (v or 0.0), r.number)
+
+    table = Table(title=f"{info.study}: {len(records)} trials ({info.settings.get('metric', 'value')}, {direction})")
+    for col in ("#", "state", "value", "epochs", "seconds", "n_params", "reason"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(records, key=key)[:top]:
+        table.add_row(str(r.number), r.state, "-" if r.value is None else f"{r.value:.4f}", str(r.epochs_run),
+                      f"{r.seconds:.1f}", str(r.n_params), r.reason[:60])
+    Console(width=140).print(table)

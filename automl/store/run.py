@@ -1,0 +1,138 @@
+"""The run directory: one folder per study, the same layout for every backend.
+
+results/<study>/
+  manifest.json      backend, storage (password redacted), space file, seed, settings, created, versions
+  space.yaml         the space file exactly as searched (resume and finalize read this copy)
+  study.db           Optuna SQLite storage (default; any Optuna storage URL may be used instead)
+  workers.json       pids/hosts of live local workers (resume uses it to spot interrupted trials)
+  report.json, report.md, model.pt, best_config.yaml   written by finalize
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl.space.errors import UserInputError
+
+DEFAULT_ROOT = Path("results")
+MANIFEST = "manifest.json"
+
+
+def redact_url(url: str | None) -> str | None:
+    """Hide the password of a storage URL (postgresql://user:secret@host/db -> postgresql://user:***@host/db)."""
+    if url is None:
+        return None
+    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+
+
+def default_storage(run_dir: Path) -> str:
+    return f"sqlite:///{(run_dir / 'study.db').resolve()}"
+
+
+@dataclass
+class RunInfo:
+    study: str
+    run_dir: Path
+    backend: str  # "optuna" | "ray"
+    storage: str | None  # as given (may contain a password: never print it, use redact_url)
+    space_file: str  # the copy inside the run dir
+    seed: int
+    settings: dict[str, Any] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
+    source_space: str = ""
+
+    @property
+    def space_path(self) -> Path:
+        return self.run_dir / "space.yaml"
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["run_dir"] = str(self.run_dir)
+        d["storage"] = redact_url(self.storage)
+        d["storage_redacted"] = self.storage != redact_url(self.storage)
+        d["environment"] = environment()
+        return d
+
+    def save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.run_dir / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, default=str))
+        os.replace(tmp, self.run_dir / MANIFEST)
+
+
+def create_run(study: str, space_file: Path, *, backend: str, storage: str | None, seed: int,
+               settings: dict[str, Any], root: Path = DEFAULT_ROOT, exist_ok: bool = False) -> RunInfo:
+    run_dir = (root / study).resolve()
+    if (run_dir / MANIFEST).exists() and not exist_ok:
+        raise UserInputError(
+            f"Run directory {run_dir} already holds study {study!r}. Continue it with `automl resume {run_dir}`, "
+            f"or pick another name with --study NAME (nothing was changed)."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if Path(space_file).resolve() != (run_dir / "space.yaml").resolve():
+        shutil.copyfile(space_file, run_dir / "space.yaml")
+    info = RunInfo(study=study, run_dir=run_dir, backend=backend, storage=storage or default_storage(run_dir),
+                   space_file=str(run_dir / "space.yaml"), seed=seed, settings=settings,
+                   source_space=str(Path(space_file).resolve()))
+    info.save()
+    return info
+
+
+def load_run(run: str | Path, root: Path = DEFAULT_ROOT, storage: str | None = None) -> RunInfo:
+    """A run by directory path or study name (looked up under `root`)."""
+    path = Path(run)
+    if not (path / MANIFEST).exists():
+        path = root / str(run)
+    if not (path / MANIFEST).exists():
+        known = sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.exists() else []
+        raise UserInputError(
+            f"No run found at {run!r}: expected a folder with {MANIFEST} (a path, or a study name under {root}/). "
+            f"Known runs: {', '.join(known) if known else 'none'}."
+        )
+    d = json.loads((path / MANIFEST).read_text())
+    stored = d.get("storage")
+    if d.get("storage_redacted") and storage is None:
+        raise UserInputError(
+            f"Run {path} uses a storage whose password was not saved ({stored}); pass it again with --storage URL."
+        )
+    return RunInfo(study=d["study"], run_dir=path.resolve(), backend=d["backend"], storage=storage or stored,
+                   space_file=d.get("space_file", str(path / "space.yaml")), seed=int(d.get("seed", 0)),
+                   settings=d.get("settings", {}), created=d.get("created", 0.0), source_space=d.get("source_space", ""))
+
+
+def environment() -> dict[str, Any]:
+    """Hardware and package versions, so every number in a report can be reproduced."""
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("automl", "torch", "optuna", "ray", "numpy", "pandas", "plotly", "scikit-learn", "mnist1d"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    env: dict[str, Any] = {
+        "python": sys.version.split()[0], "platform": platform.platform(), "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+        "hostname": socket.gethostname(), "packages": versions,
+    }
+    with contextlib.suppress(AttributeError):
+        env["cpu_affinity"] = len(os.sched_getaffinity(0))
+    if "torch" in sys.modules:
+        import torch
+
+        env["torch_threads"] = torch.get_num_threads()
+        env["cuda"] = torch.cuda.is_available()
+        if torch.cuda.is_available():
+            env["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return env

@@ -1,0 +1,108 @@
+"""One objective for every backend, finalize and the tests: config + data -> trained model + TrialResult.
+
+Failures never escape as exceptions: an infeasible architecture, a NaN loss, out-of-memory or any error
+inside training becomes a result with `status` and `reason`, so a search records it and goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from automl.data.dataset import Dataset
+from automl.models import InfeasibleConfig, build_model, check_feasible
+from automl.training import Reporter, TrialFailed, train
+
+STATUSES = ("complete", "pruned", "failed", "infeasible")
+
+
+@dataclass
+class TrialResult:
+    status: str  # one of STATUSES
+    value: float | None = None  # the objective at the best epoch (None when failed/infeasible)
+    best_epoch: int = 0
+    epochs_run: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    reason: str = ""  # why it failed / was infeasible / was pruned
+    detail: str = ""  # traceback for unexpected errors
+    seconds: float = 0.0
+    n_params: int = 0
+    stop_reason: str = ""
+    samples_per_second: float = 0.0
+    model: torch.nn.Module | None = field(default=None, repr=False)  # kept only when asked
+
+    def to_attrs(self) -> dict[str, Any]:
+        """JSON-safe summary stored with the trial (Optuna user attrs, Ray results)."""
+        return {
+            "status": self.status, "value": self.value, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run,
+            "history": self.history, "best_metrics": self.best_metrics, "reason": self.reason,
+            "detail": self.detail[-4000:], "seconds": round(self.seconds, 4), "n_params": self.n_params,
+            "stop_reason": self.stop_reason, "samples_per_second": round(self.samples_per_second, 1),
+        }
+
+
+def _is_oom(e: BaseException) -> bool:
+    oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom_type is not None and isinstance(e, oom_type)) or "out of memory" in str(e).lower()
+
+
+def run_trial(
+    config: dict[str, Any],
+    dataset: Dataset,
+    *,
+    objective_metric: str,
+    direction: str,
+    reporter: Reporter | None = None,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+    max_epochs: int | None = None,
+    keep_model: bool = False,
+) -> TrialResult:
+    """Build, train and validate one config. Reads train/val only: the test split stays sealed."""
+    t0 = time.perf_counter()
+    spec = dataset.spec
+    reason = check_feasible(config, spec)
+    if reason:
+        return TrialResult("infeasible", reason=reason, seconds=time.perf_counter() - t0)
+    model = None
+    try:
+        torch.manual_seed(seed)
+        model = build_model(config, spec)
+        n_params = sum(p.numel() for p in model.parameters())
+        res = train(
+            model, config.get("training", {}), dataset.train, dataset.val, spec.task,
+            objective_metric=objective_metric, direction=direction, reporter=reporter, device=device,
+            seed=seed, max_epochs=max_epochs,
+        )
+    except InfeasibleConfig as e:
+        return TrialResult("infeasible", reason=str(e), seconds=time.perf_counter() - t0)
+    except TrialFailed as e:
+        msg = "non-finite loss (NaN/inf)" if e.reason == "nan" else e.reason
+        detail = f"{msg} at epoch {e.epoch}" if e.epoch else msg
+        return TrialResult("failed", reason=msg, detail=detail, history=e.history, epochs_run=len(e.history),
+                           seconds=time.perf_counter() - t0)
+    except Exception as e:  # recorded, never fatal to the search
+        if _is_oom(e):
+            del model
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            return TrialResult("failed", reason="out of memory", detail=str(e)[:2000], seconds=time.perf_counter() - t0)
+        return TrialResult("failed", reason=f"{type(e).__name__}: {e}"[:500], detail=traceback.format_exc(),
+                           seconds=time.perf_counter() - t0)
+    value = res.best_value
+    status = "pruned" if res.stop_reason == "reporter" else "complete"
+    if value is None or not math.isfinite(value):
+        status, reason = "failed", f"objective {objective_metric} is not finite ({value})"
+    return TrialResult(
+        status=status, value=None if status == "failed" else float(value), best_epoch=res.best_epoch,
+        epochs_run=res.epochs_run, history=res.history, best_metrics=res.best_metrics,
+        reason=reason or ("pruned by the scheduler on its validation curve" if status == "pruned" else ""),
+        seconds=time.perf_counter() - t0, n_params=n_params, stop_reason=res.stop_reason,
+        samples_per_second=res.samples_per_second, model=model if keep_model else None,
+    )

@@ -1,0 +1,284 @@
+"""The `automl` command. Thin: parses arguments and calls the library.
+
+Library modules are imported inside each command so that `automl --help` never loads torch or ray.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="automl",
+    help="Hyperparameter search for PyTorch models from YAML search spaces.\n\n"
+    "Example: automl search mnist1d_cnn --trials 20",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+spaces_app = typer.Typer(help="List, show and validate search spaces.\n\nExample: automl spaces validate my_space.yaml",
+                         no_args_is_help=True)
+app.add_typer(spaces_app, name="spaces")
+
+ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Root folder of run directories.")]
+StorageOpt = Annotated[str | None, typer.Option("--storage", help="Optuna storage URL (default: sqlite in the run dir).")]
+
+
+def user_errors(fn):
+    """Bad input -> one clear paragraph on stderr, exit code 2, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from automl.space.errors import UserInputError
+
+        try:
+            return fn(*args, **kwargs)
+        except UserInputError as e:
+            typer.echo(f"Error: {e}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("\nInterrupted. Finished trials are kept in the storage; continue with `automl resume RUN`.",
+                       err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def resolve_space(space: str) -> Path:
+    """A path to a YAML file, or the name of a shipped space."""
+    p = Path(space)
+    if p.exists():
+        return p
+    from automl.spaces import shipped_spaces
+
+    shipped = shipped_spaces()
+    if space in shipped:
+        return shipped[space]
+    from automl.space.errors import UserInputError, did_you_mean
+
+    raise UserInputError(
+        f"Search space {space!r} is neither a file nor a shipped space{did_you_mean(space, shipped)}; "
+        f"shipped: {', '.join(shipped)} (see `automl spaces list`)."
+    )
+
+
+@app.command()
+@user_errors
+def search(
+    space: Annotated[str, typer.Argument(help="Space YAML file, or a shipped space name (automl spaces list).")],
+    study: Annotated[str | None, typer.Option(help="Study name (default: the space's name).")] = None,
+    trials: Annotated[int | None, typer.Option(help="Number of trials (all workers together).")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds.")] = None,
+    max_total_epochs: Annotated[int | None, typer.Option(help="Budget in training epochs summed over trials.")] = None,
+    sampler: Annotated[str | None, typer.Option(help="tpe | random | cmaes | gp | qmc | grid")] = None,
+    pruner: Annotated[str | None, typer.Option(help="hyperband | successive_halving | asha | median | percentile | none")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes sharing the storage.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampler and training seed.")] = None,
+    device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N")] = "cpu",
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+    finalize: Annotated[bool, typer.Option("--finalize/--no-finalize", help="Retrain the best config and report on the sealed test split.")] = True,
+    top_k: Annotated[int, typer.Option(help="Finalize: also re-run the top-k configs...")] = 1,
+    seeds: Annotated[int, typer.Option(help="...with this many seeds each (mean ± std).")] = 1,
+    refit_full: Annotated[bool, typer.Option(help="Finalize: retrain on train+validation for the best trial's epoch count.")] = False,
+) -> None:
+    """Run a search, then finalize: the best config (chosen on validation) is tested once on the sealed test split.
+
+    Example: automl search mnist1d_cnn --trials 30 --workers 2
+    """
+    from automl.backends.optuna_backend import start_search
+    from automl.cli.progress import ProgressPrinter
+
+    path = resolve_space(space)
+    printer = ProgressPrinter()
+    info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
+                        timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
+                        workers=workers, seed=seed, device=device)
+    printer.done(info)
+    if finalize:
+        _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
+
+
+@app.command()
+@user_errors
+def resume(
+    run: Annotated[str, typer.Argument(help="Run directory or study name.")],
+    trials: Annotated[int | None, typer.Option(help="New total number of trials.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Seconds for this continuation.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+    finalize: Annotated[bool, typer.Option("--finalize/--no-finalize")] = True,
+) -> None:
+    """Carry on an interrupted or finished search; interrupted trials are re-queued, finished ones kept.
+
+    Example: automl resume results/mnist1d_cnn --trials 60
+    """
+    from automl.backends.optuna_backend import resume_search
+    from automl.cli.progress import ProgressPrinter
+
+    printer = ProgressPrinter()
+    info = resume_search(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
+                         workers=workers)
+    printer.done(info)
+    if finalize:
+        _finalize(info, top_k=1, seeds=1, refit_full=False, device=info.settings.get("device", "cpu"))
+
+
+def _finalize(info: Any, *, top_k: int, seeds: int, refit_full: bool, device: str) -> None:
+    from automl.store.finalize import finalize_run
+
+    report = finalize_run(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
+    typer.echo(report.summary_text())
+
+
+@app.command()
+@user_errors
+def finalize(
+    run: Annotated[str, typer.Argument(help="Run directory or study name.")],
+    top_k: Annotated[int, typer.Option(help="Re-run the top-k configs...")] = 1,
+    seeds: Annotated[int, typer.Option(help="...with this many seeds each.")] = 1,
+    refit_full: Annotated[bool, typer.Option(help="Retrain on train+validation for the best trial's epoch count.")] = False,
+    device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N")] = "cpu",
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Retrain the best config and evaluate it once on the sealed test split; writes report.json and report.md.
+
+    Example: automl finalize results/mnist1d_cnn --top-k 3 --seeds 3
+    """
+    from automl.store.run import load_run
+
+    _finalize(load_run(run, root=results_dir, storage=storage), top_k=top_k, seeds=seeds, refit_full=refit_full,
+              device=device)
+
+
+@app.command()
+@user_errors
+def best(
+    run: Annotated[str, typer.Argument(help="Run directory or study name.")],
+    format: Annotated[str, typer.Option("--format", help="yaml | json")] = "yaml",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Export the best config (chosen on validation) as YAML or JSON.
+
+    Example: automl best results/mnist1d_cnn --format json -o best.json
+    """
+    from automl.space.errors import UserInputError
+    from automl.store.results import best_config
+
+    if format not in ("yaml", "json"):
+        raise UserInputError(f"--format {format!r} is not supported; allowed: yaml, json.")
+    doc = best_config(run, root=results_dir, storage=storage)
+    if format == "json":
+        text = json.dumps(doc, indent=2)
+    else:
+        import yaml
+
+        text = yaml.safe_dump(doc, sort_keys=False)
+    if output:
+        output.write_text(text)
+        typer.echo(f"Wrote {output}")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+@user_errors
+def trials(
+    run: Annotated[str, typer.Argument(help="Run directory or study name.")],
+    export: Annotated[Path | None, typer.Option(help="Write all trials to a .csv or .parquet file.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only trials in this state: complete | pruned | fail | running.")] = None,
+    top: Annotated[int, typer.Option(help="Rows to print (best first).")] = 20,
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Show the trials as a table, or export them with pandas.
+
+    Example: automl trials results/mnist1d_cnn --export trials.csv
+    """
+    from automl.store.results import print_trials
+
+    print_trials(run, root=results_dir, storage=storage, export=export, state=state, top=top)
+
+
+@app.command()
+@user_errors
+def datasets() -> None:
+    """List the built-in datasets (no download needed).
+
+    Example: automl datasets
+    """
+    from automl.data.builtin import BUILTIN_DATASETS
+
+    for name, desc in BUILTIN_DATASETS.items():
+        typer.echo(f"{name:15s} {desc}")
+    typer.echo("\nFiles: CSV / Parquet (dataset: {path: F.csv, target: COLUMN}) and NPZ (x/y arrays, or one array per class).")
+
+
+@spaces_app.command("list")
+@user_errors
+def spaces_list() -> None:
+    """List the shipped search spaces.
+
+    Example: automl spaces list
+    """
+    from automl.space import load_space
+    from automl.spaces import shipped_spaces
+
+    for name, path in shipped_spaces().items():
+        s = load_space(path)
+        typer.echo(f"{name:22s} {s.description}")
+
+
+@spaces_app.command("show")
+@user_errors
+def spaces_show(name: Annotated[str, typer.Argument(help="Shipped space name or YAML file.")]) -> None:
+    """Print a space file and its parameters.
+
+    Example: automl spaces show mnist1d_cnn
+    """
+    from automl.space import load_space
+
+    path = resolve_space(name)
+    typer.echo(path.read_text())
+    s = load_space(path)
+    typer.echo(f"# {len(s.space.iter_params())} parameters (layers expanded to their largest count)")
+
+
+@spaces_app.command("validate")
+@user_errors
+def spaces_validate(files: Annotated[list[str], typer.Argument(help="Space YAML files or shipped names.")]) -> None:
+    """Validate space files; every problem is listed with its field path. Exit code 2 if any is invalid.
+
+    Example: automl spaces validate search_spaces/*.yaml
+    """
+    from automl.space import load_space
+    from automl.space.errors import UserInputError
+
+    bad = 0
+    for f in files:
+        try:
+            s = load_space(resolve_space(f))
+            typer.echo(f"OK   {f}: {s.name}, {len(s.space.iter_params())} parameters")
+        except UserInputError as e:
+            bad += 1
+            typer.echo(str(e), err=True)
+    if bad:
+        raise typer.Exit(2)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
