@@ -63,22 +63,25 @@ def run_trial(
     seed: int = 0,
     max_epochs: int | None = None,
     keep_model: bool = False,
+    precision: str = "fp32",
+    compile: bool = False,
 ) -> TrialResult:
     """Build, train and validate one config. Reads train/val only: the test split stays sealed."""
     t0 = time.perf_counter()
     spec = dataset.spec
-    reason = check_feasible(config, spec)
-    if reason:
-        return TrialResult("infeasible", reason=reason, seconds=time.perf_counter() - t0)
     model = None
     try:
+        # inside the try: check_feasible raises ValueError for an invalid value (unknown activation, ...)
+        reason = check_feasible(config, spec)
+        if reason:
+            return TrialResult("infeasible", reason=reason, seconds=time.perf_counter() - t0)
         torch.manual_seed(seed)
         model = build_model(config, spec)
         n_params = sum(p.numel() for p in model.parameters())
         res = train(
             model, config.get("training", {}), dataset.train, dataset.val, spec.task,
             objective_metric=objective_metric, direction=direction, reporter=reporter, device=device,
-            seed=seed, max_epochs=max_epochs,
+            seed=seed, max_epochs=max_epochs, precision=precision, compile=compile,
         )
     except InfeasibleConfig as e:
         return TrialResult("infeasible", reason=str(e), seconds=time.perf_counter() - t0)

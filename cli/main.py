@@ -80,7 +80,10 @@ def search(
     pruner: Annotated[str | None, typer.Option(help="hyperband | successive_halving | asha | median | percentile | none")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes sharing the storage.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampler and training seed.")] = None,
-    device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N (auto: every visible GPU, else the CPU)")] = "cpu",
+    trials_per_gpu: Annotated[int, typer.Option(help="Trials packed onto each GPU at once.")] = 1,
+    precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (mixed precision; fp16 needs CUDA)")] = "fp32",
+    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile each trial's model.")] = False,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
     finalize: Annotated[bool, typer.Option("--finalize/--no-finalize", help="Retrain the best config and report on the sealed test split.")] = True,
@@ -99,7 +102,8 @@ def search(
     printer = ProgressPrinter()
     info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
                         timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
-                        workers=workers, seed=seed, device=device)
+                        workers=workers, seed=seed, device=device, trials_per_gpu=trials_per_gpu,
+                        precision=precision, compile=compile)
     printer.done(info)
     if finalize:
         _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)

@@ -22,6 +22,7 @@ from typing import Any
 
 import optuna
 
+from automl.backends.devices import Slot, plan_slots, resolve_devices, threads_per_slot
 from automl.space import Fixed, Float, Int, SearchSpace, grid_size, grid_values, load_space, sample
 from automl.space.errors import UserInputError
 from automl.space.params import Categorical
@@ -49,7 +50,10 @@ class SearchSettings:
     seed: int = 0
     workers: int = 1
     threads: int | None = None  # torch threads per worker (default: cores // workers)
-    device: str = "cpu"
+    device: str = "cpu"  # auto | cpu | cuda | cuda:N (see automl.backends.devices)
+    trials_per_gpu: int = 1
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 uses a GradScaler, CUDA only)
+    compile: bool = False  # torch.compile the model of each trial
     grid_points: int = 3
     min_epochs: int = 1
     reduction_factor: int = 3
@@ -76,6 +80,10 @@ class SearchSettings:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise UserInputError(f"--{name.replace('_', '-')} {v} must be at least 1.")
+        from automl.training.trainer import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise UserInputError(f"--precision {self.precision!r} is not supported; allowed: {', '.join(PRECISIONS)}.")
         if self.timeout is not None and self.timeout <= 0:
             raise UserInputError(f"--timeout {self.timeout} must be a positive number of seconds.")
 
@@ -214,11 +222,12 @@ class Objective:
         seed = self.settings.seed * 100_003 + trial.number
         trial.set_user_attr("seed", seed)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        trial.set_user_attr("device", self.settings.device)
+        trial.set_user_attr("device", os.environ.get("AUTOML_DEVICE_LABEL", self.settings.device))
         trial.set_user_attr("config", config)
         try:
             res = run_trial(config, dataset, objective_metric=metric, direction=direction,
-                            reporter=OptunaReporter(trial, metric), device=self.settings.device, seed=seed)
+                            reporter=OptunaReporter(trial, metric), device=self.settings.device, seed=seed,
+                            precision=self.settings.precision, compile=self.settings.compile)
         except KeyboardInterrupt:
             trial.set_user_attr("status", "interrupted")
             trial.set_user_attr("reason", "interrupted (Ctrl-C); re-queued by `automl resume`")
@@ -269,11 +278,14 @@ def _optimize(study: optuna.Study, objective: Objective, settings: SearchSetting
                    gc_after_trial=False)
 
 
-def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], worker: int) -> None:
-    """Entry point of a worker process (spawned, so it starts clean: no inherited torch threads or locks)."""
+def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot) -> None:
+    """Entry point of a worker process (spawned, so it starts clean: no inherited torch threads or locks).
+    The slot's CUDA_VISIBLE_DEVICES is set before anything initializes CUDA."""
+    os.environ.update(slot.env)
+    os.environ["AUTOML_DEVICE_LABEL"] = slot.label
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates workers
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    s = SearchSettings(**settings)
+    s = SearchSettings(**{**settings, "device": slot.device})
     from automl.training import set_num_threads
 
     set_num_threads(s.threads or 1)
@@ -407,8 +419,9 @@ def _write_workers(info: RunInfo, pids: list[int]) -> None:
 def _run(info: RunInfo, study: optuna.Study, settings: SearchSettings, progress: Callable[..., Any] | None,
          dataset: Any) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    cores = available_cores()
-    settings.threads = settings.threads or max(1, cores // settings.workers)
+    slots = plan_slots(resolve_devices(settings.device), workers=settings.workers,
+                       trials_per_gpu=settings.trials_per_gpu)
+    settings.threads = settings.threads or threads_per_slot(len(slots), available_cores())
     if settings.timeout is not None and settings.deadline is None:
         settings.deadline = time.time() + settings.timeout
     objective = Objective(str(info.space_path), settings)
@@ -416,10 +429,11 @@ def _run(info: RunInfo, study: optuna.Study, settings: SearchSettings, progress:
         space = load_space(info.space_path)
         objective._cache.update(space=space, dataset=dataset, **_metric(space, dataset))
     t0 = time.time()
-    if settings.workers == 1:
+    if len(slots) == 1:
         from automl.training import set_num_threads
 
         set_num_threads(settings.threads)
+        objective.settings = SearchSettings(**{**asdict(settings), "device": slots[0].label})
         _write_workers(info, [os.getpid()])
         cb = [lambda st, tr: progress(st, tr, t0)] if progress else []
         try:
@@ -428,8 +442,8 @@ def _run(info: RunInfo, study: optuna.Study, settings: SearchSettings, progress:
             _write_workers(info, [])
         return
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker_main, args=(str(info.run_dir), info.storage, info.study, asdict(settings), i),
-                         daemon=False) for i in range(settings.workers)]
+    procs = [ctx.Process(target=_worker_main, args=(str(info.run_dir), info.storage, info.study, asdict(settings), slot),
+                         daemon=False) for slot in slots]
     for p in procs:
         p.start()
     _write_workers(info, [p.pid for p in procs if p.pid])

@@ -68,7 +68,10 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
 
     if top_k < 1 or seeds < 1:
         raise UserInputError(f"--top-k ({top_k}) and --seeds ({seeds}) must be at least 1.")
+    from automl.backends.devices import resolve_devices
+
     t0 = time.time()
+    device = resolve_devices(device)[0]
     space = load_space(info.space_path)
     dataset = load_dataset(space.dataset, base_dir=space.base_dir)
     obj = space.resolve_objective(dataset.spec.task)
@@ -98,7 +101,8 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
         for s in range(seeds):
             seed = rec.seed if (s == 0 and rec.seed is not None) else info.seed * 100_003 + 7919 * (s + 1) + rec.number
             res = run_trial(config, fit_data, objective_metric=obj.metric, direction=obj.direction, device=device,
-                            seed=int(seed), keep_model=True, max_epochs=rec.best_epoch if refit_full else None)
+                            seed=int(seed), keep_model=True, max_epochs=rec.best_epoch if refit_full else None,
+                            precision=info.settings.get("precision", "fp32"))
             if res.status != "complete" or res.model is None:
                 runs.append({"seed": int(seed), "status": res.status, "reason": res.reason})
                 continue

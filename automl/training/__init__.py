@@ -29,6 +29,7 @@ from automl.training.optimizers import OPTIMIZERS, make_optimizer
 from automl.training.reporter import Decision, NullReporter, RecordingReporter, Reporter
 from automl.training.schedules import PER_BATCH_SCHEDULES, SCHEDULES, is_per_batch, make_scheduler
 from automl.training.trainer import (
+    PRECISIONS,
     STOP_REASONS,
     Trainer,
     TrainResult,
@@ -49,6 +50,7 @@ __all__ = [
     "METRICS_BY_TASK",
     "OPTIMIZERS",
     "PER_BATCH_SCHEDULES",
+    "PRECISIONS",
     "SCHEDULES",
     "STOP_REASONS",
     "Decision",

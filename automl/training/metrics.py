@@ -130,8 +130,8 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_EVAL_BA
         with torch.inference_mode():
             n = int(x.shape[0])
             if n <= batch_size:
-                return model(x)
-            return torch.cat([model(x[i : i + batch_size]) for i in range(0, n, batch_size)])
+                return model(x).float()  # float32 even under autocast (bf16/fp16 outputs)
+            return torch.cat([model(x[i : i + batch_size]) for i in range(0, n, batch_size)]).float()
     finally:
         model.train(was_training)
 

@@ -40,6 +40,8 @@ from automl.training.reporter import Decision, NullReporter, Reporter
 from automl.training.schedules import is_per_batch, make_scheduler
 
 STOP_REASONS: tuple[str, ...] = ("max_epochs", "early_stopping", "reporter", "nan")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
+_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_MAX_EPOCHS = 20
 DEFAULT_PATIENCE = 5
@@ -174,8 +176,14 @@ class Trainer:
         device: torch.device | str | None = None,
         seed: int = 0,
         max_epochs: int | None = None,
+        precision: str = "fp32",
+        compile: bool = False,
     ) -> None:
         self.cfg = dict(training_cfg or {})
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision {precision!r} is not supported; allowed: {', '.join(PRECISIONS)}")
+        self.precision = precision
+        self.compile = bool(compile)
         self.task = check_task(task)
         self.objective, self.direction = resolve_objective(objective_metric, direction, task)
         self.reporter = reporter if reporter is not None else NullReporter()
@@ -203,6 +211,15 @@ class Trainer:
         seed_everything(self.seed)
         device = self.device
         model.to(device)
+        if device.type == "cuda":  # TF32 matmuls/convs: ~free speed on Ampere+ with fp32 weights
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        amp_dtype = _AMP_DTYPES.get(self.precision)
+        if amp_dtype is torch.float16 and device.type != "cuda":
+            raise ValueError("precision fp16 needs a CUDA device; use bf16 on the CPU")
+        autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+        scaler = torch.amp.GradScaler("cuda") if amp_dtype is torch.float16 else None
+        fwd = torch.compile(model) if self.compile else model
         x_tr = train.x.to(device)
         y_tr = prepare_targets(train.y, self.task).to(device)
         x_va = val.x.to(device)
@@ -248,19 +265,28 @@ class Trainer:
                 idx = perm[start:end]
                 xb = x_tr[idx]
                 yb = y_tr[idx]
-                if need_features:
-                    out, features = model(xb, return_features=True)
-                    data_loss = loss_fn(out, yb)
-                    loss = data_loss + activity_penalty(features, a1, a2)
-                else:
-                    data_loss = loss = loss_fn(model(xb), yb)
+                with autocast():
+                    if need_features:
+                        out, features = fwd(xb, return_features=True)
+                        data_loss = loss_fn(out.float(), yb)
+                        loss = data_loss + activity_penalty(features.float(), a1, a2)
+                    else:
+                        data_loss = loss = loss_fn(fwd(xb).float(), yb)
                 if weights:
                     loss = loss + weight_penalty(weights, l1, l2)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, clip)
-                optimizer.step()
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    if clip > 0:
+                        scaler.unscale_(optimizer)
+                        torch.nn.utils.clip_grad_norm_(params, clip)
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    if clip > 0:
+                        torch.nn.utils.clip_grad_norm_(params, clip)
+                    optimizer.step()
                 if per_batch:
                     scheduler.step()
                 batch_losses.append(data_loss.detach())
@@ -272,9 +298,10 @@ class Trainer:
                 raise TrialFailed(
                     "nan", f"non-finite training loss at epoch {epoch}", epoch=epoch, history=history
                 )
-            val = evaluate_tensors(
-                model, x_va, y_va, self.task, loss_fn, batch_size=self.eval_batch_size, prefix="val_"
-            )
+            with autocast():
+                val = evaluate_tensors(
+                    fwd, x_va, y_va, self.task, loss_fn, batch_size=self.eval_batch_size, prefix="val_"
+                )
             eval_time += time.perf_counter() - t1
             if not math.isfinite(val["val_loss"]):
                 raise TrialFailed(
@@ -331,6 +358,8 @@ def train(
     device: torch.device | str | None = None,
     seed: int = 0,
     max_epochs: int | None = None,
+    precision: str = "fp32",
+    compile: bool = False,
 ) -> TrainResult:
     """Train `model` in place (best weights restored) and return its TrainResult.
 
@@ -345,5 +374,7 @@ def train(
         device=device,
         seed=seed,
         max_epochs=max_epochs,
+        precision=precision,
+        compile=compile,
     )
     return trainer.fit(model, train, val)
