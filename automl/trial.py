@@ -6,6 +6,7 @@ inside training becomes a result with `status` and `reason`, so a search records
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 import traceback
@@ -49,7 +50,8 @@ class TrialResult:
 
 def _is_oom(e: BaseException) -> bool:
     oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom_type is not None and isinstance(e, oom_type)) or "out of memory" in str(e).lower()
+    text = str(e).lower()
+    return (oom_type is not None and isinstance(e, oom_type)) or "out of memory" in text or "can't allocate memory" in text
 
 
 def run_trial(
@@ -92,7 +94,9 @@ def run_trial(
                            seconds=time.perf_counter() - t0)
     except Exception as e:  # recorded, never fatal to the search
         if _is_oom(e):
-            del model
+            model = None
+            e.__traceback__ = None  # the traceback's frames hold the failed tensors
+            gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             return TrialResult("failed", reason="out of memory", detail=str(e)[:2000], seconds=time.perf_counter() - t0)
