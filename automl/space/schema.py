@@ -555,6 +555,8 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
             p.fixed(f"search.{k}", v, SEARCH_KEYS[k])
     model = p.section("model", data.get("model"), MODEL_KEYS)
     training = p.section("training", data.get("training"), TRAINING_KEYS)
+    if task is not None:
+        _check_loss_fits_task(p, training, task)
     root = _resolve(Section("", (model, training)), p)
     if p.issues:
         raise SpaceError(source, p.issues)
@@ -562,6 +564,17 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
         name=name, source=source, dataset=dataset, task=task, objective=objective, space=Space(root),
         search=dict(search), description=str(data.get("description") or ""), raw=data, base_dir=base_dir,
     )
+
+
+def _check_loss_fits_task(p: _Parser, training: Section, task: str) -> None:
+    """A loss the trainer rejects for this task (mse on a multiclass task) would fail every trial."""
+    allowed = ("auto", *vocab.LOSSES_BY_TASK[task])
+    for c in training.children:
+        if isinstance(c, Param) and c.name == "loss":
+            values = [c.dist.value] if isinstance(c.dist, Fixed) else list(getattr(c.dist, "choices", ()))
+            for v in values:
+                if v in vocab.LOSSES and v not in allowed:
+                    p.err("training.loss", f"{fmt(v)} does not fit a {task} task; allowed: {', '.join(allowed)}")
 
 
 def _objective(p: _Parser, raw: Any, task: str | None) -> Objective:

@@ -11,6 +11,11 @@ INITIALIZERS = (
 OPTIMIZERS = ("sgd", "adagrad", "adadelta", "rmsprop", "adam", "adamw", "adamax", "nadam")
 SCHEDULES = ("none", "step", "exponential", "inverse_time", "linear", "cosine", "one_cycle", "cosine_restarts")
 LOSSES = ("auto", "cross_entropy", "bce", "mse", "mae", "huber")
+LOSSES_BY_TASK = {  # the losses (besides "auto") each task trains with; the validator checks loss against task
+    "binary": ("bce",),
+    "multiclass": ("cross_entropy",),
+    "regression": ("mse", "mae", "huber"),
+}
 FAMILIES = ("mlp", "cnn")
 POOLS = ("none", "max", "avg")
 GLOBAL_POOLS = ("flatten", "avg", "max")
