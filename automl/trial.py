@@ -6,8 +6,11 @@ inside training becomes a result with `status` and `reason`, so a search records
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
+import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -48,6 +51,32 @@ class TrialResult:
         }
 
 
+class TrialTimeout(Exception):
+    """Raised inside a trial by the watchdog when it runs past its time limit."""
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float | None):
+    """SIGALRM-based limit on one trial (main thread on Unix; elsewhere the limit is not enforced).
+
+    A trial stuck in Python code, or between two torch ops, is interrupted within the second."""
+    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise TrialTimeout(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _is_oom(e: BaseException) -> bool:
     oom_type = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
     text = str(e).lower()
@@ -67,8 +96,11 @@ def run_trial(
     keep_model: bool = False,
     precision: str = "fp32",
     compile: bool = False,
+    timeout: float | None = None,
 ) -> TrialResult:
-    """Build, train and validate one config. Reads train/val only: the test split stays sealed."""
+    """Build, train and validate one config. Reads train/val only: the test split stays sealed.
+
+    `timeout` (seconds) stops a trial that hangs; it is recorded as failed with reason "timeout"."""
     t0 = time.perf_counter()
     spec = dataset.spec
     model = None
@@ -77,14 +109,18 @@ def run_trial(
         reason = check_feasible(config, spec)
         if reason:
             return TrialResult("infeasible", reason=reason, seconds=time.perf_counter() - t0)
-        torch.manual_seed(seed)
-        model = build_model(config, spec)
-        n_params = sum(p.numel() for p in model.parameters())
-        res = train(
-            model, config.get("training", {}), dataset.train, dataset.val, spec.task,
-            objective_metric=objective_metric, direction=direction, reporter=reporter, device=device,
-            seed=seed, max_epochs=max_epochs, precision=precision, compile=compile,
-        )
+        with _watchdog(timeout):
+            torch.manual_seed(seed)
+            model = build_model(config, spec)
+            n_params = sum(p.numel() for p in model.parameters())
+            res = train(
+                model, config.get("training", {}), dataset.train, dataset.val, spec.task,
+                objective_metric=objective_metric, direction=direction, reporter=reporter, device=device,
+                seed=seed, max_epochs=max_epochs, precision=precision, compile=compile,
+            )
+    except TrialTimeout as e:
+        return TrialResult("failed", reason=f"timeout: {e}", detail=traceback.format_exc(),
+                           seconds=time.perf_counter() - t0)
     except InfeasibleConfig as e:
         return TrialResult("infeasible", reason=str(e), seconds=time.perf_counter() - t0)
     except TrialFailed as e:
