@@ -1,0 +1,596 @@
+"""Plotly figures of a run, computed from backend-neutral `TrialRecord`s and report.json only.
+
+Nothing here touches Optuna or Ray objects, so a run of either backend gets the same report. Parameter
+importances are our own (random-forest impurity importances on encoded parameters of COMPLETE trials),
+not Optuna's, for the same reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from automl.store.records import STATES, TrialRecord, best_record
+
+STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#ff7f0e", "FAIL": "#d62728", "RUNNING": "#7f7f7f",
+                "WAITING": "#bcbd22"}
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+MAX_CURVE_POINTS = 30_000  # learning-curve points drawn in all (curves are strided beyond this)
+MAX_PARCOORDS_PARAMS = 12
+N_SLICE = 4
+TEMPLATE = "plotly_white"
+
+# Figure names, in page order, with a title and a one-line description each.
+FIGURES: dict[str, tuple[str, str]] = {
+    "history": ("Optimization history",
+                "Best-so-far validation objective against the trial number and against the training epochs spent."),
+    "learning_curves": ("Learning curves",
+                        "Validation objective per epoch of every trial; click the legend to hide a state."),
+    "importance": ("Parameter importances",
+                   "Random-forest (fANOVA-like) impurity importances of the parameters for the objective, "
+                   "fitted on COMPLETE trials."),
+    "parallel": ("Parallel coordinates", "Parameters of COMPLETE trials, coloured by the objective."),
+    "slice": ("Slice plots", "Objective against the value of the most important parameters (COMPLETE trials)."),
+    "contour": ("Contour of the top two parameters",
+                "Objective interpolated (inverse-distance weighting) over the two most important parameters; "
+                "dots are trials."),
+    "states": ("Trial states and durations", "How trials ended, and how long they took."),
+    "timeline": ("Timeline by worker", "When each trial ran, on which worker."),
+    "val_test": ("Validation vs test of the finalized configs",
+                 "Retrained top-k configs: mean ± std over seeds on validation and on the sealed test split; "
+                 "dots are single seeds."),
+}
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _placeholder(title: str, message: str, height: int = 320) -> go.Figure:
+    """A figure that says why there is nothing to plot (too few trials, not finalized, ...)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 15, "color": "#555"})
+    fig.update_layout(title=title, template=TEMPLATE, height=height, xaxis={"visible": False},
+                      yaxis={"visible": False})
+    return fig
+
+
+# --- parameters ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ParamInfo:
+    """How one flat parameter is drawn: numeric (maybe log-scaled) or categorical (ordinal codes + labels)."""
+
+    name: str
+    categorical: bool
+    log: bool = False
+    integer: bool = False
+    categories: list[Any] = field(default_factory=list)
+    missing: bool = False  # absent from some trials (conditional parameter)
+    lo: float = 0.0  # encoded range over the present values
+    hi: float = 0.0
+
+    def encode(self, value: Any) -> float:
+        if value is None and not self.categorical:
+            return math.nan
+        if self.categorical:
+            key = _cat_key(value)
+            for i, c in enumerate(self.categories):
+                if _cat_key(c) == key:
+                    return float(i)
+            return math.nan
+        v = float(value)
+        return math.log10(v) if self.log else v
+
+    @property
+    def sentinel(self) -> float:
+        """Where a missing (conditional) value is drawn: just below the encoded range."""
+        if self.categorical:
+            return float(len(self.categories))
+        span = self.hi - self.lo
+        return self.lo - (0.15 * span if span > 0 else 1.0)
+
+    def ticks(self, with_missing: bool = False) -> tuple[list[float], list[str]]:
+        if self.categorical:
+            vals = [float(i) for i in range(len(self.categories))]
+            text = [str(c) for c in self.categories]
+        elif self.log:
+            decades = range(math.floor(self.lo), math.ceil(self.hi) + 1)
+            vals = []
+            for mult in ((1, 2, 5), (1, 3), (1,)):
+                vals = [math.log10(m * 10.0 ** e) for e in decades for m in mult]
+                vals = [v for v in vals if self.lo - 1e-9 <= v <= self.hi + 1e-9]
+                if len(vals) <= 7:
+                    break
+            if len(vals) > 7:
+                vals = vals[:: math.ceil(len(vals) / 7)]
+            if len(vals) < 2:
+                vals = [float(v) for v in np.linspace(self.lo, self.hi, 4)]
+            text = [_fmt(10 ** v) for v in vals]
+        else:
+            if self.hi > self.lo:
+                vals = [float(v) for v in np.linspace(self.lo, self.hi, 5)]
+                if self.integer:
+                    vals = sorted({float(round(v)) for v in vals})
+            else:
+                vals = [self.lo]
+            text = [_fmt(v) for v in vals]
+        if with_missing and self.missing:
+            vals, text = [*vals, self.sentinel], [*text, "n/a"]
+        return vals, text
+
+    def display(self, value: Any) -> str:
+        return "n/a" if value is None else _fmt(value)
+
+
+def _cat_key(v: Any) -> str:
+    return f"{type(v).__name__}:{v}"
+
+
+def param_infos(records: list[TrialRecord]) -> dict[str, ParamInfo]:
+    """All parameters seen in any trial, in first-seen order."""
+    values: dict[str, list[Any]] = {}
+    for r in records:
+        for k, v in r.params.items():
+            values.setdefault(k, []).append(v)
+    out = {}
+    n = len(records)
+    for name, vals in values.items():
+        present = [v for v in vals if v is not None]
+        categorical = any(isinstance(v, (str, bool)) or not isinstance(v, (int, float)) for v in present)
+        info = ParamInfo(name, categorical, missing=len(present) < n)
+        if categorical:
+            seen: dict[str, Any] = {}
+            for v in present:
+                seen.setdefault(_cat_key(v), v)
+            cats = list(seen.values())
+            with contextlib.suppress(TypeError):
+                cats.sort()
+            info.categories = cats
+        else:
+            fl = [float(v) for v in present if math.isfinite(float(v))]
+            info.log = bool(fl) and min(fl) > 0 and max(fl) / min(fl) >= 20
+            info.integer = all(isinstance(v, int) for v in present)
+        enc = [info.encode(v) for v in present]
+        enc = [e for e in enc if math.isfinite(e)]
+        info.lo, info.hi = (min(enc), max(enc)) if enc else (0.0, 0.0)
+        out[name] = info
+    return out
+
+
+def _complete(records: list[TrialRecord]) -> list[TrialRecord]:
+    return [r for r in records if r.state == "COMPLETE" and _finite(r.value)]
+
+
+def _matrix(recs: list[TrialRecord], infos: dict[str, ParamInfo], names: list[str]) -> np.ndarray:
+    x = np.full((len(recs), len(names)), np.nan)
+    for i, r in enumerate(recs):
+        for j, n in enumerate(names):
+            if n in r.params:
+                x[i, j] = infos[n].encode(r.params[n])
+    return x
+
+
+def importances(records: list[TrialRecord], infos: dict[str, ParamInfo] | None = None) -> dict[str, float] | None:
+    """Random-forest impurity importances (normalized to sum 1), or None with fewer than 3 COMPLETE trials.
+
+    Parameters are encoded ordinally (categories as codes, log-scaled numbers as log10); a missing conditional
+    parameter gets a value below its range, so the trees can split "absent" from "present".
+    """
+    done = _complete(records)
+    if len(done) < 3:
+        return None
+    infos = infos or param_infos(records)
+    names = list(infos)
+    if not names:
+        return None
+    x = _matrix(done, infos, names)
+    for j, n in enumerate(names):
+        col = x[:, j]
+        col[np.isnan(col)] = infos[n].sentinel
+    y = np.array([r.value for r in done], dtype=float)
+    varying = [j for j in range(len(names)) if np.ptp(x[:, j]) > 0]
+    if not varying or np.ptp(y) == 0:
+        return {n: 0.0 for n in names}
+    from sklearn.ensemble import RandomForestRegressor
+
+    forest = RandomForestRegressor(n_estimators=64, min_samples_leaf=1, max_features=1.0, random_state=0, n_jobs=1)
+    forest.fit(x[:, varying], y)
+    imp = np.nan_to_num(forest.feature_importances_)
+    total = float(imp.sum())
+    out = {n: 0.0 for n in names}
+    for k, j in enumerate(varying):
+        out[names[j]] = float(imp[k] / total) if total > 0 else 0.0
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+# --- figures ------------------------------------------------------------------------------------------------
+
+def _best_so_far(values: list[float | None], maximize: bool) -> list[float | None]:
+    best: float | None = None
+    out = []
+    for v in values:
+        if v is not None and (best is None or (v > best if maximize else v < best)):
+            best = v
+        out.append(best)
+    return out
+
+
+def history_figure(records: list[TrialRecord], direction: str, metric: str) -> go.Figure:
+    title = FIGURES["history"][0]
+    maximize = direction == "maximize"
+    done = _complete(records)
+    if not done:
+        return _placeholder(title, "No COMPLETE trial yet: nothing to optimize over.")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("by trial number", "by cumulative training epochs"),
+                        horizontal_spacing=0.08)
+    by_number = sorted(records, key=lambda r: r.number)
+    vals = [r.value if r.state == "COMPLETE" and _finite(r.value) else None for r in by_number]
+    best = _best_so_far(vals, maximize)
+    fig.add_trace(go.Scatter(x=[r.number for r in done], y=[r.value for r in done], mode="markers",
+                             name="COMPLETE trial", legendgroup="trial",
+                             marker={"color": STATE_COLORS["COMPLETE"], "size": 6, "opacity": 0.55},
+                             hovertemplate="trial #%{x}<br>" + metric + "=%{y:.4g}<extra></extra>"), 1, 1)
+    fig.add_trace(go.Scatter(x=[r.number for r in by_number], y=best, mode="lines", line_shape="hv",
+                             name="best so far", legendgroup="best", line={"color": "#2ca02c", "width": 2.5}),
+                  1, 1)
+    finished = [r for r in records if r.state in FINISHED]
+    finished.sort(key=lambda r: (r.finished if r.finished is not None else math.inf, r.number))
+    cum = np.cumsum([max(0, r.epochs_run) for r in finished]).tolist()
+    fvals = [r.value if r.state == "COMPLETE" and _finite(r.value) else None for r in finished]
+    fbest = _best_so_far(fvals, maximize)
+    pts = [(c, v, r.number) for c, v, r in zip(cum, fvals, finished, strict=True) if v is not None]
+    fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], customdata=[p[2] for p in pts],
+                             mode="markers", name="COMPLETE trial", legendgroup="trial", showlegend=False,
+                             marker={"color": STATE_COLORS["COMPLETE"], "size": 6, "opacity": 0.55},
+                             hovertemplate="trial #%{customdata}<br>epochs %{x}<br>" + metric
+                             + "=%{y:.4g}<extra></extra>"), 1, 2)
+    fig.add_trace(go.Scatter(x=cum, y=fbest, mode="lines", line_shape="hv", name="best so far", legendgroup="best",
+                             showlegend=False, line={"color": "#2ca02c", "width": 2.5}), 1, 2)
+    fig.update_xaxes(title_text="trial number", row=1, col=1)
+    fig.update_xaxes(title_text="training epochs spent (all trials, in finish order)", row=1, col=2)
+    fig.update_yaxes(title_text=metric, row=1, col=1)
+    fig.update_layout(title=f"{title} ({direction} {metric})", template=TEMPLATE, height=430)
+    return fig
+
+
+def learning_curves_figure(records: list[TrialRecord], direction: str, metric: str,
+                           max_points: int = MAX_CURVE_POINTS) -> go.Figure:
+    title = FIGURES["learning_curves"][0]
+    curves = []
+    for r in sorted(records, key=lambda r: r.number):
+        pts = [(h.get("epoch", i + 1), h.get(metric)) for i, h in enumerate(r.history or []) if isinstance(h, dict)]
+        pts = [(e, v) for e, v in pts if _finite(v)]
+        if pts:
+            curves.append((r, pts))
+    if not curves:
+        return _placeholder(title, f"No trial has reported {metric} per epoch yet.")
+    total = sum(len(p) for _, p in curves)
+    stride = max(1, math.ceil(total / max_points))
+    fig = go.Figure()
+    best = best_record(records, direction)
+    for state in STATES:
+        xs: list[Any] = []
+        ys: list[Any] = []
+        text: list[Any] = []
+        for r, pts in curves:
+            if r.state != state:
+                continue
+            keep = pts[::stride]
+            if keep[-1] is not pts[-1]:
+                keep.append(pts[-1])
+            for e, v in keep:
+                xs.append(e)
+                ys.append(float(f"{v:.6g}"))
+                text.append(r.number)
+            xs.append(None)
+            ys.append(None)
+            text.append(None)
+        if not xs:
+            continue
+        n = sum(1 for r, _ in curves if r.state == state)
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, customdata=text, mode="lines", name=f"{state.lower()} ({n})", legendgroup=state,
+            line={"color": STATE_COLORS.get(state, "#7f7f7f"), "width": 1,
+                  "dash": "dot" if state == "FAIL" else "solid"},
+            opacity=0.45 if state == "COMPLETE" else 0.5, connectgaps=False,
+            hovertemplate="trial #%{customdata}<br>epoch %{x}<br>" + metric + "=%{y:.4g}<extra>" + state.lower()
+            + "</extra>"))
+    if best is not None:
+        pts = next((p for r, p in curves if r.number == best.number), None)
+        if pts:
+            fig.add_trace(go.Scatter(x=[e for e, _ in pts], y=[v for _, v in pts], mode="lines+markers",
+                                     name=f"best trial #{best.number}", legendgroup="best",
+                                     line={"color": "#2ca02c", "width": 3}, marker={"size": 5}))
+    note = f" (every {stride}th epoch drawn)" if stride > 1 else ""
+    fig.update_layout(title=f"{title}: validation {metric} per epoch{note}", template=TEMPLATE, height=480,
+                      xaxis_title="epoch", yaxis_title=metric, legend={"groupclick": "togglegroup"})
+    return fig
+
+
+def importance_figure(imp: dict[str, float] | None, n_complete: int) -> go.Figure:
+    title = FIGURES["importance"][0]
+    if imp is None:
+        return _placeholder(title, f"Parameter importances need at least 3 COMPLETE trials (this run has {n_complete}).")
+    if not imp or not any(imp.values()):
+        return _placeholder(title, "No parameter explains any variation of the objective (it is constant, or "
+                                   "every parameter is fixed).")
+    items = sorted(imp.items(), key=lambda kv: kv[1])
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+                           marker={"color": "#1f77b4"}, text=[f"{v:.2f}" for _, v in items], textposition="outside",
+                           hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig.update_layout(title=f"{title} (random forest on {n_complete} COMPLETE trials)", template=TEMPLATE,
+                      height=max(300, 60 + 26 * len(items)), xaxis_title="importance (sums to 1)",
+                      margin={"l": 260})
+    return fig
+
+
+def _ranked_params(infos: dict[str, ParamInfo], imp: dict[str, float] | None, done: list[TrialRecord]) -> list[str]:
+    """Parameters worth plotting, most important first; ones that never vary across COMPLETE trials are dropped."""
+    def varies(name: str) -> bool:
+        vals = {_cat_key(r.params.get(name)) for r in done}
+        return len(vals) > 1
+
+    names = [n for n in infos if varies(n)]
+    if imp:
+        names.sort(key=lambda n: -imp.get(n, 0.0))
+    return names
+
+
+def _colorscale(direction: str) -> dict[str, Any]:
+    # Better is always yellow: reverse Viridis when lower is better.
+    return {"colorscale": "Viridis", "reversescale": direction != "maximize"}
+
+
+def parallel_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], order: list[str], direction: str,
+                    metric: str) -> go.Figure:
+    title = FIGURES["parallel"][0]
+    done = _complete(records)
+    if len(done) < 2 or not order:
+        return _placeholder(title, "Parallel coordinates need at least 2 COMPLETE trials with varying parameters.")
+    names = order[:MAX_PARCOORDS_PARAMS]
+    x = _matrix(done, infos, names)
+    dims = []
+    for j, n in enumerate(names):
+        p = infos[n]
+        col = x[:, j]
+        col[np.isnan(col)] = p.sentinel
+        tv, tt = p.ticks(with_missing=bool(np.any(col == p.sentinel)))
+        lo, hi = min(float(col.min()), min(tv)), max(float(col.max()), max(tv))
+        if hi == lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        dims.append({"label": _short(n), "values": col.tolist(), "tickvals": tv, "ticktext": tt, "range": [lo, hi]})
+    y = [float(r.value) for r in done]
+    dims.append({"label": metric, "values": y})
+    fig = go.Figure(go.Parcoords(
+        line={"color": y, "showscale": True, "colorbar": {"title": {"text": metric}}, **_colorscale(direction)},
+        dimensions=dims, labelangle=-20, labelside="top"))
+    more = f" (top {len(names)} of {len(order)} parameters by importance)" if len(order) > len(names) else ""
+    fig.update_layout(title=title + more, template=TEMPLATE, height=520, margin={"t": 140, "l": 60, "r": 60})
+    return fig
+
+
+def _short(name: str, width: int = 28) -> str:
+    return name if len(name) <= width else "…" + name[-(width - 1):]
+
+
+def _axis(p: ParamInfo, with_missing: bool) -> dict[str, Any]:
+    tv, tt = p.ticks(with_missing=with_missing)
+    return {"tickvals": tv, "ticktext": tt, "title": {"text": _short(p.name, 40)}}
+
+
+def slice_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], order: list[str], direction: str,
+                 metric: str) -> go.Figure:
+    title = FIGURES["slice"][0]
+    done = _complete(records)
+    if not done or not order:
+        return _placeholder(title, "Slice plots need COMPLETE trials with varying parameters.")
+    names = order[:N_SLICE]
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.04)
+    numbers = [r.number for r in done]
+    y = [float(r.value) for r in done]
+    for k, n in enumerate(names):
+        p = infos[n]
+        xs = [p.encode(r.params[n]) if n in r.params else p.sentinel for r in done]
+        missing = any(n not in r.params for r in done)
+        rng = np.random.default_rng(k)
+        if p.categorical:  # a little jitter so that equal categories do not hide each other
+            xs = (np.asarray(xs) + rng.uniform(-0.12, 0.12, len(xs))).tolist()
+        labels = [p.display(r.params.get(n)) for r in done]
+        fig.add_trace(go.Scatter(
+            x=xs, y=y, mode="markers", customdata=list(zip(numbers, labels, strict=True)), showlegend=False,
+            marker={"color": numbers, "colorscale": "Blues", "size": 7, "opacity": 0.8,
+                    "line": {"width": 0.5, "color": "#333"}, "showscale": k == len(names) - 1,
+                    "colorbar": {"title": {"text": "trial #"}}},
+            hovertemplate="trial #%{customdata[0]}<br>" + n + "=%{customdata[1]}<br>" + metric
+            + "=%{y:.4g}<extra></extra>"), 1, k + 1)
+        fig.update_xaxes(**_axis(p, missing), row=1, col=k + 1)
+    fig.update_yaxes(title_text=metric, row=1, col=1)
+    fig.update_layout(title=f"{title} (top {len(names)} parameters)", template=TEMPLATE, height=420)
+    return fig
+
+
+def contour_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], order: list[str], direction: str,
+                   metric: str, grid: int = 40) -> go.Figure:
+    title = FIGURES["contour"][0]
+    done = _complete(records)
+    if len(order) < 2 or len(done) < 3:
+        return _placeholder(title, "A contour needs at least 3 COMPLETE trials and 2 varying parameters "
+                                   f"(this run: {len(done)} trials, {len(order)} parameters).")
+    a, b = infos[order[0]], infos[order[1]]
+    x = _matrix(done, infos, [a.name, b.name])
+    miss_a, miss_b = bool(np.isnan(x[:, 0]).any()), bool(np.isnan(x[:, 1]).any())
+    x[np.isnan(x[:, 0]), 0] = a.sentinel
+    x[np.isnan(x[:, 1]), 1] = b.sentinel
+    y = np.array([r.value for r in done], dtype=float)
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    # Categorical axes are never interpolated across: the grid sits on their codes and only trials of the
+    # same category weigh in; numeric axes use inverse squared (normalized) distance.
+    axes = [np.unique(x[:, k]) if p.categorical else np.linspace(lo[k], hi[k], grid) for k, p in enumerate((a, b))]
+    mx, my = np.meshgrid(axes[0], axes[1])
+    g = np.stack([mx.ravel(), my.ravel()], axis=1)
+    d2 = np.zeros((len(g), len(x)))
+    mask = np.ones((len(g), len(x)), dtype=bool)
+    for k, p in enumerate((a, b)):
+        if p.categorical:
+            mask &= g[:, k][:, None] == x[:, k][None, :]
+        else:
+            d2 += ((g[:, k][:, None] - x[:, k][None, :]) / span[k]) ** 2
+    w = np.where(mask, 1.0 / np.maximum(d2, 1e-12), 0.0)
+    wsum = w.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(wsum > 0, (w * y[None, :]).sum(1) / wsum, np.nan).reshape(len(axes[1]), len(axes[0]))
+    z = [[None if not math.isfinite(v) else float(f"{v:.6g}") for v in row] for row in z]
+    hx = ("log10 " if a.log else "") + a.name
+    hy = ("log10 " if b.log else "") + b.name
+    common = {"x": axes[0], "y": axes[1], "z": z, "colorbar": {"title": {"text": metric}},
+              "hovertemplate": f"{hx}=%{{x:.3g}}<br>{hy}=%{{y:.3g}}<br>{metric}≈%{{z:.4g}}<extra>interpolated</extra>",
+              **_colorscale(direction)}
+    if a.categorical or b.categorical:
+        fig = go.Figure(go.Heatmap(**common))
+    else:
+        fig = go.Figure(go.Contour(ncontours=15, **common))
+    fig.add_trace(go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="trials", showlegend=False,
+                             customdata=np.stack([[r.number for r in done], y], axis=1),
+                             marker={"color": "white", "size": 7, "line": {"width": 1, "color": "black"}},
+                             hovertemplate="trial #%{customdata[0]}<br>" + metric + "=%{customdata[1]:.4g}"
+                             "<extra></extra>"))
+    fig.update_xaxes(**_axis(a, miss_a))
+    fig.update_yaxes(**_axis(b, miss_b))
+    fig.update_layout(title=f"{title}: {a.name} × {b.name}", template=TEMPLATE, height=520)
+    return fig
+
+
+def states_figure(records: list[TrialRecord]) -> go.Figure:
+    title = FIGURES["states"][0]
+    if not records:
+        return _placeholder(title, "No trials yet.")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("trials by state", "trial duration (seconds)"),
+                        horizontal_spacing=0.1)
+    states = [s for s in STATES if any(r.state == s for r in records)]
+    states += sorted({r.state for r in records} - set(states))
+    cnt = [sum(1 for r in records if r.state == s) for s in states]
+    fig.add_trace(go.Bar(x=states, y=cnt, marker={"color": [STATE_COLORS.get(s, "#7f7f7f") for s in states]},
+                         text=cnt, textposition="outside", showlegend=False,
+                         hovertemplate="%{x}: %{y} trials<extra></extra>"), 1, 1)
+    for s in states:
+        d = [_duration(r) for r in records if r.state == s]
+        d = [v for v in d if v is not None]
+        if d:
+            fig.add_trace(go.Histogram(x=d, name=s.lower(), legendgroup=s, opacity=0.65, nbinsx=30,
+                                       marker={"color": STATE_COLORS.get(s, "#7f7f7f")}), 1, 2)
+    fig.update_layout(title=title, template=TEMPLATE, height=400, barmode="overlay")
+    fig.update_yaxes(title_text="trials", row=1, col=1)
+    fig.update_xaxes(title_text="seconds", row=1, col=2)
+    fig.update_yaxes(title_text="trials", row=1, col=2)
+    return fig
+
+
+def _duration(r: TrialRecord) -> float | None:
+    if r.duration is not None and math.isfinite(r.duration):
+        return float(r.duration)
+    return float(r.seconds) if r.seconds else None
+
+
+def timeline_figure(records: list[TrialRecord]) -> go.Figure:
+    title = FIGURES["timeline"][0]
+    timed = [r for r in records if r.started is not None]
+    if not timed:
+        return _placeholder(title, "The trials carry no start times.")
+    t0 = min(r.started for r in timed)  # type: ignore[type-var]
+    now = max([r.finished for r in timed if r.finished is not None] or [t0])
+    workers = sorted({r.worker or "unknown" for r in timed})
+    fig = go.Figure()
+    for s in [s for s in STATES if any(r.state == s for r in timed)]:
+        rs = [r for r in timed if r.state == s]
+        fig.add_trace(go.Bar(
+            y=[r.worker or "unknown" for r in rs], base=[r.started - t0 for r in rs],
+            x=[max(1e-3, (r.finished if r.finished is not None else now) - r.started) for r in rs],
+            orientation="h", name=s.lower(), legendgroup=s, marker={"color": STATE_COLORS.get(s, "#7f7f7f")},
+            customdata=[r.number for r in rs],
+            hovertemplate="trial #%{customdata}<br>start %{base:.1f}s, %{x:.1f}s<extra>" + s.lower() + "</extra>"))
+    fig.update_layout(title=f"{title} ({len(workers)} worker{'s' if len(workers) != 1 else ''})", template=TEMPLATE,
+                      height=max(300, 120 + 40 * len(workers)), barmode="overlay", bargap=0.3,
+                      xaxis_title="seconds since the first trial started", yaxis={"type": "category"})
+    return fig
+
+
+def val_test_figure(report: dict[str, Any] | None, metric: str) -> go.Figure:
+    title = FIGURES["val_test"][0]
+    if not report:
+        return _placeholder(title, "Not finalized yet: run `automl finalize RUN` to retrain the best configs and "
+                                   "score them once on the sealed test split.")
+    top = report.get("top_k") or []
+    if not top:
+        return _placeholder(title, "report.json lists no finalized config.")
+    key = metric.removeprefix("val_")
+    labels = [f"#{c.get('trial')} (rank {c.get('rank', i + 1)})" for i, c in enumerate(top)]
+    fig = go.Figure()
+    for split, mean_k, std_k, color, getter, off in (
+            ("validation", "val_mean", "val_std", "#1f77b4", lambda run: run.get("val_metrics", {}).get(metric), -0.15),
+            ("test", "test_mean", "test_std", "#d62728", lambda run: run.get("test_metrics", {}).get(key), 0.15)):
+        means = [c.get(mean_k) if _finite(c.get(mean_k)) else None for c in top]
+        stds = [c.get(std_k) if _finite(c.get(std_k)) else 0.0 for c in top]
+        xs = [i + off for i in range(len(top))]
+        fig.add_trace(go.Scatter(x=xs, y=means, mode="markers", name=f"{split} mean ± std", legendgroup=split,
+                                 marker={"color": color, "size": 12, "symbol": "diamond"},
+                                 error_y={"type": "data", "array": stds, "visible": True, "thickness": 2, "width": 8},
+                                 customdata=[[lab, c.get("n_seeds", 1)] for lab, c in zip(labels, top, strict=True)],
+                                 hovertemplate="%{customdata[0]}<br>" + split + " %{y:.4g} ± %{error_y.array:.3g}"
+                                 " over %{customdata[1]} seed(s)<extra></extra>"))
+        sx, sy, st = [], [], []
+        for i, c in enumerate(top):
+            for run in c.get("runs", []):
+                v = getter(run) if run.get("status", "complete") == "complete" else None
+                if _finite(v):
+                    sx.append(i + off + 0.06)
+                    sy.append(v)
+                    st.append(run.get("seed"))
+        if sx:
+            fig.add_trace(go.Scatter(x=sx, y=sy, mode="markers", name=f"{split} per seed", legendgroup=split,
+                                     marker={"color": color, "size": 6, "opacity": 0.6},
+                                     customdata=st, hovertemplate="seed %{customdata}: %{y:.4g}<extra></extra>"))
+    search = [c.get("search_value") if _finite(c.get("search_value")) else None for c in top]
+    fig.add_trace(go.Scatter(x=list(range(len(top))), y=search, mode="markers", name="search value (validation)",
+                             marker={"color": "#2ca02c", "size": 10, "symbol": "x"}))
+    fig.update_layout(title=f"{title}: {metric} vs test {key}", template=TEMPLATE, height=420,
+                      xaxis={"tickvals": list(range(len(top))), "ticktext": labels, "title": {"text": "finalized config"}},
+                      yaxis_title=key)
+    return fig
+
+
+def figures_for(records: list[TrialRecord], report_json: dict[str, Any] | None, direction: str,
+                metric: str) -> dict[str, go.Figure]:
+    """Every figure of the report, by name (in page order); each degrades to an annotated placeholder."""
+    infos = param_infos(records)
+    done = _complete(records)
+    imp = importances(records, infos)
+    order = _ranked_params(infos, imp, done)
+    figs = {
+        "history": history_figure(records, direction, metric),
+        "learning_curves": learning_curves_figure(records, direction, metric),
+        "importance": importance_figure(imp, len(done)),
+        "parallel": parallel_figure(records, infos, order, direction, metric),
+        "slice": slice_figure(records, infos, order, direction, metric),
+        "contour": contour_figure(records, infos, order, direction, metric),
+        "states": states_figure(records),
+        "timeline": timeline_figure(records),
+        "val_test": val_test_figure(report_json, metric),
+    }
+    return {k: figs[k] for k in FIGURES}
