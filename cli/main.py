@@ -80,6 +80,7 @@ def search(
     pruner: Annotated[str | None, typer.Option(help="hyperband | successive_halving | asha | median | percentile | none")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes sharing the storage.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampler and training seed.")] = None,
+    trial_timeout: Annotated[float | None, typer.Option(help="Seconds; a trial running longer is stopped and recorded as failed.")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N (auto: every visible GPU, else the CPU)")] = "cpu",
     trials_per_gpu: Annotated[int, typer.Option(help="Trials packed onto each GPU at once.")] = 1,
     precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (mixed precision; fp16 needs CUDA)")] = "fp32",
@@ -103,7 +104,7 @@ def search(
     info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
                         timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
                         workers=workers, seed=seed, device=device, trials_per_gpu=trials_per_gpu,
-                        precision=precision, compile=compile)
+                        precision=precision, compile=compile, trial_timeout=trial_timeout)
     printer.done(info)
     if finalize:
         _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
@@ -212,6 +213,30 @@ def trials(
     from automl.store.results import print_trials
 
     print_trials(run, root=results_dir, storage=storage, export=export, state=state, top=top)
+
+
+@app.command()
+@user_errors
+def report(
+    run: Annotated[str, typer.Argument(help="Run directory or study name.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write (default: RUN/report.html).")] = None,
+    png: Annotated[bool, typer.Option("--png", help="Also write one PNG per figure next to the HTML (needs kaleido + Chrome).")] = False,
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Write one self-contained HTML report (figures + final tables; opens offline in any browser).
+
+    Example: automl report results/mnist1d_cnn --png
+    """
+    from automl.report import write_report
+
+    out = write_report(run, output, root=results_dir, storage=storage, png=png)
+    typer.echo(f"Wrote {out.html} ({len(out.figures)} figures, {out.n_trials} trials, "
+               f"{out.html.stat().st_size / 1e6:.1f} MB) in {out.seconds:.1f}s")
+    if out.pngs:
+        typer.echo(f"Wrote {len(out.pngs)} PNGs next to it: {', '.join(p.name for p in out.pngs)}")
+    if out.png_error:
+        typer.echo(f"PNGs skipped: {out.png_error}", err=True)
 
 
 @app.command()

@@ -115,7 +115,7 @@ SEARCH_KEYS: dict[str, Key] = {
     "sampler": _E(SAMPLERS), "pruner": _E(PRUNERS), "trials": _i(1, 10**7), "timeout": _f(0.0, None, lo_open=True),
     "max_total_epochs": _i(1, 10**9), "seed": _i(0, 2**31 - 1), "grid_points": _i(1, 100), "min_epochs": _i(1, 10**6),
     "reduction_factor": _i(2, 100), "startup_trials": _i(0, 10**6), "percentile": _f(0.0, 100.0),
-    "workers": _i(1, 1024),
+    "workers": _i(1, 1024), "trial_timeout": _f(0.0, None, lo_open=True),
 }
 SPEC_KEYS = ("type", "low", "high", "log", "step", "choices", "value", "when")
 
@@ -418,7 +418,9 @@ def _resolve(space_root: Section, p: _Parser) -> Section:
             target = absolute(sec, block, c.path)
             if target is None:
                 names = [k.split(".")[-1] for k in index] + list(index)
-                p.err(f"{where}.when.{c.path}", f"condition on a parameter that does not exist{did_you_mean(c.path, names)}")
+                hint = did_you_mean(c.path, names) or did_you_mean(c.path, [*MODEL_KEYS, *TRAINING_KEYS, *CONV_KEYS])
+                p.err(f"{where}.when.{c.path}", f"condition on a parameter that does not exist in this space{hint}; "
+                      "a condition can only name a parameter the file declares")
                 continue
             if target == where.replace(".0.", ".{i}."):
                 p.err(f"{where}.when", "a parameter cannot be conditioned on itself")
