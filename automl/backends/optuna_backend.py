@@ -8,9 +8,11 @@ Optuna's own tools (CLI, dashboard) and ours read the same storage.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import multiprocessing as mp
 import os
+import re
 import signal
 import socket
 import time
@@ -54,6 +56,7 @@ class SearchSettings:
     trials_per_gpu: int = 1
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 uses a GradScaler, CUDA only)
     compile: bool = False  # torch.compile the model of each trial
+    trial_timeout: float | None = None  # seconds; a trial past it is stopped and recorded as failed
     grid_points: int = 3
     min_epochs: int = 1
     reduction_factor: int = 3
@@ -110,8 +113,10 @@ def space_max_epochs(space: SearchSpace) -> int:
     return 20
 
 
-def make_sampler(settings: SearchSettings, space: SearchSpace) -> optuna.samplers.BaseSampler:
-    s, seed = settings.sampler, settings.seed
+def make_sampler(settings: SearchSettings, space: SearchSpace, offset: int = 0) -> optuna.samplers.BaseSampler:
+    """`offset` shifts the seed: each worker and each resumed session must not replay the first session's
+    random stream (the same seed would sample the same configs again)."""
+    s, seed = settings.sampler, settings.seed + offset
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     if s == "tpe":
         return optuna.samplers.TPESampler(
@@ -160,18 +165,25 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine_kwargs = {"connect_args": {"timeout": 60}}
-    try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs, heartbeat_interval=5, grace_period=30,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
-        )
-    except Exception as e:  # bad URL, missing driver, unreachable server
-        safe = redact_url(url) or ""
-        text = str(e).replace(url, safe) if url else str(e)
-        raise UserInputError(
-            f"Cannot open storage {safe}: {type(e).__name__}: {text.splitlines()[0] if text else ''}. "
-            "Allowed: sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, mysql://..., or journal:PATH."
-        ) from None
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs, heartbeat_interval=5, grace_period=30,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+            )
+        except Exception as e:  # bad URL, missing driver, unreachable server
+            # Two processes opening a new database at once race on creating its tables (SQLAlchemy checks,
+            # then creates): "table ... already exists". The other one won: open it again.
+            if attempt < 2 and "already exists" in str(e):
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            safe = redact_url(url) or ""
+            text = str(e).replace(url, safe) if url else str(e)
+            raise UserInputError(
+                f"Cannot open storage {safe}: {type(e).__name__}: {text.splitlines()[0] if text else ''}. "
+                "Allowed: sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, mysql://..., or journal:PATH."
+            ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class OptunaReporter:
@@ -192,6 +204,32 @@ class OptunaReporter:
 
 class TrialError(Exception):
     """Raised to tell Optuna a trial failed; the reason is already in its user attrs."""
+
+
+class _QuietExpectedFailures(logging.Filter):
+    """Optuna logs every failed trial as a warning with a traceback. For failures we expect (an infeasible or
+    diverged config: `TrialError`; Ctrl-C) the reason is already recorded and shown by the progress line, so
+    drop those warnings and their "failed with value None" follow-up; unexpected errors keep their traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._quiet: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        m = re.match(r"Trial (\d+) failed with ", str(record.msg))
+        if m is None:
+            return True
+        if isinstance(exc, (TrialError, KeyboardInterrupt)):
+            self._quiet.add(m.group(1))
+            return False
+        if str(record.msg).endswith("failed with value None.") and m.group(1) in self._quiet:
+            self._quiet.discard(m.group(1))
+            return False
+        return True
+
+
+logging.getLogger("optuna.study._optimize").addFilter(_QuietExpectedFailures())
 
 
 @dataclass
@@ -227,7 +265,8 @@ class Objective:
         try:
             res = run_trial(config, dataset, objective_metric=metric, direction=direction,
                             reporter=OptunaReporter(trial, metric), device=self.settings.device, seed=seed,
-                            precision=self.settings.precision, compile=self.settings.compile)
+                            precision=self.settings.precision, compile=self.settings.compile,
+                            timeout=self.settings.trial_timeout)
         except KeyboardInterrupt:
             trial.set_user_attr("status", "interrupted")
             trial.set_user_attr("reason", "interrupted (Ctrl-C); re-queued by `automl resume`")
@@ -253,9 +292,13 @@ class BudgetCallback:
     def __init__(self, settings: SearchSettings) -> None:
         self.s = settings
 
-    def exhausted(self, study: optuna.Study) -> str | None:
-        trials = study.get_trials(deepcopy=False, states=FINISHED)
-        if self.s.trials is not None and len(trials) >= self.s.trials:
+    def exhausted(self, study: optuna.Study, count_running: bool = False) -> str | None:
+        everything = study.get_trials(deepcopy=False)
+        # Interrupted trials are re-queued by resume and run again: they do not use up the trial budget.
+        trials = [t for t in everything if t.state in FINISHED and t.user_attrs.get("status") != "interrupted"]
+        # After a trial, the other workers' running trials count too, or K workers overshoot by up to K-1.
+        running = sum(t.state == optuna.trial.TrialState.RUNNING for t in everything) if count_running else 0
+        if self.s.trials is not None and len(trials) + running >= self.s.trials:
             return "trials"
         if self.s.max_total_epochs is not None and sum(int(t.user_attrs.get("epochs_run", 0)) for t in trials) >= self.s.max_total_epochs:
             return "epochs"
@@ -264,7 +307,7 @@ class BudgetCallback:
         return None
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if self.exhausted(study):
+        if self.exhausted(study, count_running=True):
             study.stop()
 
 
@@ -289,9 +332,10 @@ def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str
     from automl.training import set_num_threads
 
     set_num_threads(s.threads or 1)
+    space = load_space(Path(run_dir) / "space.yaml")
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage),
-                              sampler=make_sampler(s, load_space(Path(run_dir) / "space.yaml")),
-                              pruner=make_pruner(s, space_max_epochs(load_space(Path(run_dir) / "space.yaml"))))
+                              pruner=make_pruner(s, space_max_epochs(space)))
+    study.sampler = make_sampler(s, space, offset=len(study.get_trials(deepcopy=False)) + 7919 * slot.index)
     _optimize(study, Objective(str(Path(run_dir) / "space.yaml"), s), s)
 
 
@@ -334,6 +378,7 @@ def start_search(space_path: str | Path, *, study: str | None = None, root: Path
     # Validate the dataset before anything is written: a bad path or column fails fast with exit code 2.
     dataset = load_dataset(space.dataset, base_dir=space.base_dir)
     space.resolve_objective(dataset.spec.task)
+    check_some_feasible(space, dataset.spec)
     name = study or space.name
     info = create_run(name, Path(space_path), backend="optuna", storage=storage, seed=settings.seed,
                       settings={**asdict(settings), "direction": space.objective.direction,
@@ -342,6 +387,28 @@ def start_search(space_path: str | Path, *, study: str | None = None, root: Path
     st = _study_for(info, space, settings, create=True)
     _run(info, st, settings, progress, dataset)
     return info
+
+
+def check_some_feasible(space: SearchSpace, spec: Any, n: int = 200, seed: int = 0) -> None:
+    """Refuse a space in which no sampled architecture fits the data (checked analytically, no training)."""
+    from collections import Counter
+
+    from automl.models import check_feasible
+    from automl.space import RandomSuggest
+
+    rng = RandomSuggest(seed)
+    reasons: Counter[str] = Counter()
+    for _ in range(n):
+        reason = check_feasible(sample(space.space, rng).config, spec)
+        if reason is None:
+            return
+        reasons[reason.split(":")[0] if len(reasons) > 20 else reason] += 1
+    common = "; ".join(f"{r} ({c}x)" for r, c in reasons.most_common(3))
+    raise UserInputError(
+        f"Search space {space.source}: none of {n} sampled configs is feasible for dataset "
+        f"{space.dataset.get('name') or space.dataset.get('path')} (input shape {tuple(spec.input_shape)}). "
+        f"Most common reasons: {common}. Allow smaller kernels, less pooling or fewer layers."
+    )
 
 
 def _fix_base_dir(info: RunInfo, space: SearchSpace) -> None:
@@ -367,6 +434,7 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
     settings = SearchSettings(**stored)
     settings.validate()
     st = _study_for(info, space, settings, create=False)
+    st.sampler = make_sampler(settings, space, offset=len(st.get_trials(deepcopy=False)))
     requeue_interrupted(st, info)
     _run(info, st, settings, progress, None)
     return info
@@ -375,18 +443,21 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
 def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:
     """RUNNING trials whose worker is gone and trials failed by Ctrl-C are marked failed and queued again."""
     live = _live_workers(info)
+    trials = study.get_trials(deepcopy=False)
+    # A finished trial cannot be updated (Optuna raises UpdateFinishedTrialError), so "already re-queued" is
+    # read from the copies: every re-queued trial carries `requeued_from` = the number of the original.
+    requeued = {t.user_attrs.get("requeued_from") for t in trials} - {None}
     n = 0
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         worker = t.user_attrs.get("worker", "")
         dead_running = t.state == optuna.trial.TrialState.RUNNING and worker not in live
         interrupted = t.state == optuna.trial.TrialState.FAIL and t.user_attrs.get("status") == "interrupted"
-        if not (dead_running or interrupted) or t.system_attrs.get("automl_requeued"):
+        if not (dead_running or interrupted) or t.number in requeued:
             continue
         if dead_running:
             study._storage.set_trial_user_attr(t._trial_id, "status", "interrupted")
             study._storage.set_trial_user_attr(t._trial_id, "reason", "interrupted: its worker process died")
             study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        study._storage.set_trial_system_attr(t._trial_id, "automl_requeued", True)
         study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number}, skip_if_exists=False)
         n += 1
     return n

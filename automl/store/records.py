@@ -57,6 +57,10 @@ def counts(records: list[TrialRecord]) -> dict[str, int]:
     return out
 
 
+FRAME_COLUMNS = ("number", "state", "value", "best_epoch", "epochs_run", "seconds", "duration", "n_params", "reason",
+                 "worker", "device", "seed")
+
+
 def trials_frame(records: list[TrialRecord]):
     """A pandas DataFrame, one row per trial, params as `params.<name>` columns (JSON-able for CSV/Parquet)."""
     import pandas as pd
@@ -71,4 +75,5 @@ def trials_frame(records: list[TrialRecord]):
         for k, v in r.params.items():
             row[f"params.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
         rows.append(row)
-    return pd.DataFrame(rows)
+    # No rows (e.g. `--state fail` on a run without failures): keep the header, so the export reads back.
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(FRAME_COLUMNS))

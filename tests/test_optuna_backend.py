@@ -1,0 +1,448 @@
+"""The Optuna backend end to end, for real: SQLite storage in tmp_path, real training, no mocks.
+
+Every search is tiny (wine or a digits subsample, 2-5 epochs, one small MLP layer) so the whole file runs in
+about two minutes on a loaded 2-core machine. Searches run in-process through Typer's CliRunner unless the
+test needs a real process (Ctrl-C, kill -9, worker processes, Optuna's own CLI and dashboard).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from itertools import product
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from automl.cli.main import app
+
+BIN = Path(sys.executable).parent
+AUTOML = str(BIN / "automl")
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True, scope="module")
+def one_core():
+    """Pin this module, and the processes it starts, to one CPU. The machine is shared; on a loaded 2-core
+    box one torch thread per trial is several times faster than two (no spinning on a descheduled peer)."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield
+        return
+    import torch
+
+    cpus, threads = os.sched_getaffinity(0), torch.get_num_threads()
+    os.sched_setaffinity(0, {max(cpus)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cpus)
+        torch.set_num_threads(threads)
+
+
+def write_space(tmp: Path, name: str = "tiny", *, dataset: dict | None = None, model: dict | None = None,
+                training: dict | None = None, search: dict | None = None) -> Path:
+    """A tiny space YAML: one small dense layer on wine, 2 epochs, two searched parameters."""
+    doc: dict = {
+        "name": name,
+        "dataset": dataset or {"name": "wine"},
+        "objective": {"metric": "val_accuracy", "direction": "maximize"},
+        "model": {"family": "mlp", "n_dense_blocks": 1,
+                  "dense_blocks": {"units": {"low": 4, "high": 16}, "activation": "relu"}},
+        "training": {"optimizer": "adam", "lr": {"low": 1e-3, "high": 1e-1, "log": True}, "batch_size": 32,
+                     "max_epochs": 2, "patience": 5},
+    }
+    if model:
+        doc["model"].update(model)
+    if training:
+        doc["training"].update(training)
+    if search:
+        doc["search"] = search
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def slow_space(tmp: Path, name: str = "slow", epochs: int = 5) -> Path:
+    """Trials of roughly a second (digits subsample, batch 8): long enough to catch one RUNNING."""
+    return write_space(tmp, name, dataset={"name": "digits", "subsample": 600},
+                       model={"dense_blocks": {"units": {"low": 32, "high": 64}, "activation": "relu"}},
+                       training={"batch_size": 8, "max_epochs": epochs, "lr": {"low": 1e-3, "high": 1e-2, "log": True}})
+
+
+def cli(*args, code: int = 0):
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    if res.exit_code != code:
+        import traceback
+
+        tb = "".join(traceback.format_exception(res.exception)) if res.exception else ""
+        raise AssertionError(f"automl {' '.join(map(str, args))} -> {res.exit_code}, wanted {code}\n{res.output}\n{tb}")
+    return res
+
+
+def storage_url(run_dir: Path) -> str:
+    return f"sqlite:///{run_dir / 'study.db'}"
+
+
+def trials_of(run_dir: Path, study: str | None = None) -> list[optuna.trial.FrozenTrial]:
+    study = study or json.loads((run_dir / "manifest.json").read_text())["study"]
+    return optuna.load_study(study_name=study, storage=storage_url(run_dir)).get_trials()
+
+
+def states(trials) -> list[str]:
+    return [t.state.name for t in trials]
+
+
+def real(trials):
+    """Finished trials that count against the budget (interrupted ones are re-queued and run again)."""
+    return [t for t in trials if t.state.name in FINISHED and t.user_attrs.get("status") != "interrupted"]
+
+
+def report_of(run_dir: Path) -> dict:
+    return json.loads((run_dir / "report.json").read_text())
+
+
+def search(space: Path, res: Path, *extra, study: str | None = None, code: int = 0):
+    args = ["search", space, "--results-dir", res, *extra]
+    if study:
+        args += ["--study", study]
+    return cli(*args, code=code)
+
+
+# --- 1. every sampler and every pruner end to end -------------------------------------------------------------
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "gp", "qmc"])
+def test_sampler_end_to_end(tmp_path, sampler):
+    """4 trials (the last 2 from the sampler's model: startup_trials 2), then finalize writes report.json."""
+    space = write_space(tmp_path, search={"startup_trials": 2})
+    out = search(space, tmp_path, "--trials", 4, "--sampler", sampler, "--pruner", "none", "--seed", 1).output
+    run = tmp_path / "tiny"
+    trials = trials_of(run)
+    assert [t.number for t in trials] == [0, 1, 2, 3]
+    assert states(trials) == ["COMPLETE"] * 4, [t.user_attrs.get("reason") for t in trials]
+    assert all(set(t.params) == {"model.dense_blocks.0.units", "training.lr"} for t in trials)
+    assert all(t.user_attrs["epochs_run"] == 2 for t in trials)
+    rep = report_of(run)
+    assert rep["budget"]["settings"]["sampler"] == sampler
+    assert rep["budget"]["by_state"]["COMPLETE"] == 4
+    assert rep["test_reads"] == 1
+    assert rep["best"]["trial"] in range(4)
+    assert (run / "report.md").exists() and (run / "model.pt").exists()
+    assert "Best trial #" in out and "Traceback" not in out
+
+
+def test_grid_sampler_runs_the_whole_tiny_grid(tmp_path):
+    """2 x 2 grid, no --trials: the budget is the grid size and every point is tried exactly once."""
+    space = write_space(tmp_path, "grid", model={"dense_blocks": {"units": {"choices": [4, 8]}, "activation": "relu"}},
+                        training={"lr": {"choices": [0.01, 0.1]}})
+    search(space, tmp_path, "--sampler", "grid", "--pruner", "none")
+    trials = trials_of(tmp_path / "grid")
+    assert states(trials) == ["COMPLETE"] * 4
+    points = {(t.params["model.dense_blocks.0.units"], t.params["training.lr"]) for t in trials}
+    assert points == set(product([4, 8], [0.01, 0.1]))
+    assert report_of(tmp_path / "grid")["budget"]["settings"]["sampler"] == "grid"
+
+
+@pytest.mark.parametrize("pruner", ["hyperband", "successive_halving", "asha", "median", "percentile", "none"])
+def test_pruner_end_to_end(tmp_path, pruner):
+    """5 trials of up to 3 epochs: every trial finishes COMPLETE or PRUNED (a pruned one stopped early)."""
+    space = write_space(tmp_path, training={"max_epochs": 3})
+    search(space, tmp_path, "--trials", 5, "--sampler", "random", "--pruner", pruner, "--seed", 2)
+    run = tmp_path / "tiny"
+    trials = trials_of(run)
+    assert len(trials) == 5 and set(states(trials)) <= {"COMPLETE", "PRUNED"}
+    assert trials[0].state.name == "COMPLETE"  # nothing to compare the first trial with
+    for t in trials:
+        assert t.user_attrs["epochs_run"] == (3 if t.state.name == "COMPLETE" else len(t.intermediate_values))
+        if t.state.name == "PRUNED":
+            assert t.user_attrs["epochs_run"] < 3 and "pruned" in t.user_attrs["reason"]
+        assert sorted(t.intermediate_values) == list(range(1, t.user_attrs["epochs_run"] + 1))
+    if pruner == "none":
+        assert states(trials) == ["COMPLETE"] * 5
+    rep = report_of(run)
+    assert rep["budget"]["settings"]["pruner"] == pruner and rep["test_reads"] == 1
+
+
+# --- 2. budgets -----------------------------------------------------------------------------------------------
+
+def test_budget_max_total_epochs_stops_the_search(tmp_path):
+    """max_total_epochs 6 with 2-epoch trials: exactly 3 trials; the sum reaches 6 and nothing runs after."""
+    space = write_space(tmp_path)
+    search(space, tmp_path, "--max-total-epochs", 6, "--sampler", "random", "--pruner", "none", "--no-finalize")
+    trials = trials_of(tmp_path / "tiny")
+    epochs = [t.user_attrs["epochs_run"] for t in trials]
+    assert set(states(trials)) == {"COMPLETE"}
+    assert sum(epochs) >= 6 and sum(epochs[:-1]) < 6, epochs
+    assert len(trials) == 3
+    assert not (tmp_path / "tiny" / "report.json").exists()  # --no-finalize
+
+
+def test_budget_timeout_stops_the_search(tmp_path):
+    """--timeout 3 and no trial count: several trials, none started after the deadline, stops soon after it."""
+    space = write_space(tmp_path)
+    t0 = time.time()
+    search(space, tmp_path, "--timeout", 3, "--sampler", "random", "--pruner", "none", "--no-finalize")
+    wall = time.time() - t0
+    trials = trials_of(tmp_path / "tiny")
+    assert len(trials) >= 2 and set(states(trials)) == {"COMPLETE"}
+    first = min(t.datetime_start.timestamp() for t in trials)  # the deadline is set just before this
+    last_start = max(t.datetime_start.timestamp() for t in trials)
+    last_end = max(t.datetime_complete.timestamp() for t in trials)
+    longest = max(t.duration.total_seconds() for t in trials)
+    assert last_start <= first + 3 + 0.5
+    assert last_end <= first + 3 + longest + 1.0
+    assert wall < 3 + 60, wall  # dataset loading and imports on a loaded machine, not more trials
+
+
+def test_budget_trials_is_exact_with_one_worker(tmp_path):
+    space = write_space(tmp_path)
+    search(space, tmp_path, "--trials", 2, "--sampler", "random", "--pruner", "none", "--no-finalize")
+    assert len(trials_of(tmp_path / "tiny")) == 2
+    # resume with a larger total runs only the difference
+    cli("resume", tmp_path / "tiny", "--trials", 3, "--no-finalize")
+    assert states(trials_of(tmp_path / "tiny")) == ["COMPLETE"] * 3
+
+
+# --- 3. seeds -------------------------------------------------------------------------------------------------
+
+def test_same_seed_same_configs_other_seed_other_configs(tmp_path):
+    space = write_space(tmp_path, search={"startup_trials": 2})  # trials 3-4 come from TPE's model
+
+    def configs(seed: int, study: str) -> list[dict]:
+        search(space, tmp_path, "--trials", 4, "--sampler", "tpe", "--pruner", "none", "--seed", seed,
+               "--no-finalize", study=study)
+        return [t.params for t in trials_of(tmp_path / study, study)]
+
+    a, b, c = configs(7, "a"), configs(7, "b"), configs(8, "c")
+    assert a == b
+    assert a != c and a[0] != c[0]
+    assert len({json.dumps(p, sort_keys=True) for p in a}) == 4
+
+
+# --- 4. worker processes --------------------------------------------------------------------------------------
+
+def test_two_workers_share_the_sqlite_storage(tmp_path):
+    space = slow_space(tmp_path, epochs=3)
+    search(space, tmp_path, "--trials", 4, "--workers", 2, "--sampler", "random", "--pruner", "none",
+           "--no-finalize", "--seed", 5, study="w2")
+    trials = trials_of(tmp_path / "w2")
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers)) == len(trials)
+    assert set(states(trials)) == {"COMPLETE"}
+    # the budget is shared; a worker that started its trial just before the count was reached may add one
+    assert 4 <= len(trials) <= 5
+    workers = {t.user_attrs["worker"] for t in trials}
+    pids = {int(w.rpartition(":")[2]) for w in workers}
+    assert len(pids) == 2 and os.getpid() not in pids, workers
+    # each worker has its own sampler stream: no config is sampled twice
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)
+    assert json.loads((tmp_path / "w2" / "workers.json").read_text()) == []
+
+
+# --- 5. interrupt and resume ----------------------------------------------------------------------------------
+
+def _start_and_wait_for_running(space: Path, res: Path, trials: int) -> tuple[subprocess.Popen, Path]:
+    """Start a real `automl search` and return once a trial is COMPLETE and another one is mid-training."""
+    proc = subprocess.Popen([AUTOML, "search", str(space), "--trials", str(trials), "--no-finalize", "--sampler",
+                             "random", "--pruner", "none", "--seed", "3", "--results-dir", str(res)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    run = res / space.stem
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"search ended before it could be interrupted:\n{proc.stdout.read()}")
+        time.sleep(0.1)
+        if not (run / "workers.json").exists():  # written once the study exists: no race on creating it
+            continue
+        try:
+            trials = trials_of(run, space.stem)
+        except Exception:  # the study is being created
+            continue
+        done = [t.duration.total_seconds() for t in trials if t.state.name == "COMPLETE"]
+        now = time.time()
+        # signal in the first half of a trial (judged by the finished ones), not as it ends
+        running = [t for t in trials if t.state.name == "RUNNING" and 0.1 < now - t.datetime_start.timestamp() < min(done or [0]) / 2]
+        if running:
+            return proc, run
+    proc.kill()
+    raise AssertionError("no trial finished within 180 s")
+
+
+def _check_resumed(run: Path, before: list, n: int, interrupted_reason: str) -> None:
+    done_before = {t.number: (t.params, t.value) for t in before if t.state.name == "COMPLETE"}
+    cli("resume", run, "--trials", n, "--no-finalize")
+    after = trials_of(run)
+    assert len(real(after)) == n
+    assert not [t for t in after if t.state.name in ("RUNNING", "WAITING")]
+    # the interrupted trial stays FAIL with its reason and was re-queued once with the same params
+    interrupted = [t for t in after if t.user_attrs.get("status") == "interrupted"]
+    assert len(interrupted) == 1 and interrupted[0].state.name == "FAIL"
+    assert interrupted_reason in interrupted[0].user_attrs["reason"]
+    copies = [t for t in after if t.user_attrs.get("requeued_from") is not None]
+    assert len(copies) == 1 and copies[0].user_attrs["requeued_from"] == interrupted[0].number
+    assert copies[0].params == interrupted[0].params and copies[0].state.name == "COMPLETE"
+    # no completed trial lost or changed, none repeated
+    kept = {t.number: (t.params, t.value) for t in after if t.number in done_before}
+    assert kept == done_before
+    complete = [json.dumps(t.params, sort_keys=True) for t in after if t.state.name == "COMPLETE"]
+    assert len(complete) == len(set(complete)) == n
+
+
+def test_ctrl_c_then_resume_completes_the_budget(tmp_path):
+    space = slow_space(tmp_path)
+    proc, run = _start_and_wait_for_running(space, tmp_path, 3)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "Interrupted" in out and "automl resume" in out
+    assert "Traceback" not in out, out
+    before = trials_of(run)
+    assert "COMPLETE" in states(before)
+    fail = [t for t in before if t.state.name == "FAIL"]
+    assert len(fail) == 1 and fail[0].user_attrs["status"] == "interrupted"
+    assert "RUNNING" not in states(before)
+    _check_resumed(run, before, 3, "Ctrl-C")
+
+
+def test_kill_9_then_resume_requeues_the_running_trial(tmp_path):
+    space = slow_space(tmp_path)
+    proc, run = _start_and_wait_for_running(space, tmp_path, 3)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)  # reap it: a zombie's pid still answers kill(pid, 0)
+    assert proc.returncode == -signal.SIGKILL
+    before = trials_of(run)
+    assert states(before).count("RUNNING") == 1 and "COMPLETE" in states(before)
+    assert json.loads((run / "workers.json").read_text()) == [f"{socket.gethostname()}:{proc.pid}"]
+    _check_resumed(run, before, 3, "worker process died")
+
+
+# --- 6. the sealed test split ---------------------------------------------------------------------------------
+
+def test_test_split_read_once_per_finalize_and_never_by_the_search(tmp_path, monkeypatch):
+    from automl.data.dataset import SealedSplit
+
+    reads: list[str] = []
+    original = SealedSplit.read
+
+    def counting_read(self, purpose):  # a spy: counts, then reads for real
+        reads.append(purpose)
+        return original(self, purpose)
+
+    monkeypatch.setattr(SealedSplit, "read", counting_read)
+    space = write_space(tmp_path)
+    search(space, tmp_path, "--trials", 3, "--sampler", "random", "--pruner", "none", "--no-finalize")
+    assert reads == []  # sampling, training and validating 3 trials never touched the test split
+    out = cli("finalize", tmp_path / "tiny", "--top-k", 2, "--seeds", 2).output
+    assert reads == ["finalize"]
+    rep = report_of(tmp_path / "tiny")
+    assert rep["test_reads"] == 1 and "read 1 time" in out
+    assert [c["n_seeds"] for c in rep["top_k"]] == [2, 2]
+    assert all(len(c["runs"]) == 2 for c in rep["top_k"])
+    # search + finalize in one command: one read as well
+    reads.clear()
+    search(space, tmp_path, "--trials", 3, "--sampler", "random", "--top-k", 2, "--seeds", 2, study="again")
+    assert reads == ["finalize"] and report_of(tmp_path / "again")["test_reads"] == 1
+
+
+# --- 10. failing trials ---------------------------------------------------------------------------------------
+
+def test_failed_and_infeasible_trials_are_recorded_and_the_search_goes_on(tmp_path):
+    """Grid over units {8, 4096} x lr {0.01, 100} with max_params 1000 and plain SGD on a linear-activation
+    MLP: two infeasible trials, one that diverges to NaN (lr 100, every seed), one that completes; all four
+    are recorded with their reasons and finalize still runs."""
+    space = write_space(tmp_path, "faulty",
+                        model={"max_params": 1000, "dense_blocks": {"units": {"choices": [8, 4096]}, "activation": "identity"}},
+                        training={"optimizer": "sgd", "lr": {"choices": [0.01, 100.0]}})
+    out = search(space, tmp_path, "--sampler", "grid", "--pruner", "none").output
+    run = tmp_path / "faulty"
+    by_point = {(t.params["model.dense_blocks.0.units"], t.params["training.lr"]): t for t in trials_of(run)}
+    assert len(by_point) == 4
+    for lr in (0.01, 100.0):
+        t = by_point[(4096, lr)]
+        assert t.state.name == "FAIL" and t.user_attrs["status"] == "infeasible"
+        assert "exceed max_params" in t.user_attrs["reason"]
+    nan = by_point[(8, 100.0)]
+    assert nan.state.name == "FAIL" and nan.user_attrs["status"] == "failed"
+    assert "non-finite" in nan.user_attrs["reason"]
+    assert by_point[(8, 0.01)].state.name == "COMPLETE"
+    assert report_of(run)["best"]["params"] == {"model.dense_blocks.0.units": 8, "training.lr": 0.01}
+    assert "Traceback" not in out and "(non-finite" in out
+    table = cli("trials", run).output
+    assert table.count("FAIL") == 3 and "exceed max_params" in table and "non-finite loss" in table
+    csv = tmp_path / "fail.csv"
+    cli("trials", run, "--state", "fail", "--export", csv)
+    import pandas as pd
+
+    df = pd.read_csv(csv)
+    assert sorted(df["state"]) == ["FAIL"] * 3
+    assert df["reason"].str.contains("max_params").sum() == 2 and df["reason"].str.contains("non-finite").sum() == 1
+
+
+# --- 9. Optuna's own tools read our storage -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("optuna_tools")
+    space = write_space(tmp, "shared")
+    search(space, tmp, "--trials", 3, "--sampler", "random", "--pruner", "none", "--no-finalize")
+    return tmp / "shared"
+
+
+def test_optuna_cli_lists_the_study(finished_run):
+    out = subprocess.run([str(BIN / "optuna"), "studies", "--storage", storage_url(finished_run), "-f", "json"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    (row,) = json.loads(out)
+    assert row["name"] == "shared" and row["n_trials"] == 3 and row["direction"] == ["MAXIMIZE"]
+    assert row["user_attrs"]["automl"]["metric"] == "val_accuracy"
+    table = subprocess.run([str(BIN / "optuna"), "studies", "--storage", storage_url(finished_run)],
+                           capture_output=True, text=True, timeout=120, check=True).stdout
+    header = [c.strip() for c in table.splitlines()[1].strip("|").split("|")]
+    assert header[:3] == ["name", "direction", "n_trials"]
+    assert [c.strip() for c in table.splitlines()[3].strip("|").split("|")][:3] == ["shared", "('MAXIMIZE',)", "3"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_optuna_dashboard_opens_the_storage(finished_run):
+    pytest.importorskip("optuna_dashboard")
+    port = _free_port()
+    server = subprocess.Popen([str(BIN / "optuna-dashboard"), storage_url(finished_run), "--host", "127.0.0.1",
+                               "--port", str(port), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/studies", timeout=5) as r:
+                    studies = json.loads(r.read())["study_summaries"]
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise AssertionError(f"dashboard did not start: {server.stderr.read().decode()[-2000:]}") from None
+                time.sleep(0.3)
+        (summary,) = studies
+        assert summary["study_name"] == "shared" and summary["directions"] == ["maximize"]
+        with urllib.request.urlopen(f"{base}/api/studies/{summary['study_id']}", timeout=30) as r:
+            detail = json.loads(r.read())
+        assert len(detail["trials"]) == 3 and {t["state"] for t in detail["trials"]} == {"Complete"}
+        assert all("epochs_run" in {a["key"] for a in t["user_attrs"]} for t in detail["trials"])
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert server.returncode is not None
