@@ -81,6 +81,7 @@ def search(
     workers: Annotated[int | None, typer.Option(help="Worker processes sharing the storage.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampler and training seed.")] = None,
     trial_timeout: Annotated[float | None, typer.Option(help="Seconds; a trial running longer is stopped and recorded as failed.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Torch threads per worker (default: cores / workers).")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N (auto: every visible GPU, else the CPU)")] = "cpu",
     trials_per_gpu: Annotated[int, typer.Option(help="Trials packed onto each GPU at once.")] = 1,
     precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (mixed precision; fp16 needs CUDA)")] = "fp32",
@@ -104,7 +105,7 @@ def search(
     info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
                         timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
                         workers=workers, seed=seed, device=device, trials_per_gpu=trials_per_gpu,
-                        precision=precision, compile=compile, trial_timeout=trial_timeout)
+                        precision=precision, compile=compile, trial_timeout=trial_timeout, threads=threads)
     printer.done(info)
     if finalize:
         _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)

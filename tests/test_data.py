@@ -615,3 +615,15 @@ def test_error_invalid_config_is_data_error(tmp_path):
     assert "x.csv" in msg and "bogus" in msg
     msg = _err({"path": "x.csv", "split": {"train": 0.9, "val": 0.2, "test": 0.1}})
     assert "x.csv" in msg and "sum" in msg
+
+
+def test_regression_targets_standardized_with_train_statistics_only():
+    ds = load_dataset({"name": "diabetes"})
+    ts = ds.info["target_standardization"]
+    assert ts is not None and ts["std"][0] > 1.0  # raw diabetes targets span 25..346
+    y_tr = ds.train.y.double()
+    assert abs(float(y_tr.mean())) < 1e-5 and abs(float(y_tr.std(unbiased=False)) - 1.0) < 1e-5
+    assert abs(float(ds.val.y.double().mean())) > 1e-4  # val is scaled with train stats, not its own
+    raw = load_dataset({"name": "diabetes", "standardize_target": False})
+    assert raw.info["target_standardization"] is None
+    assert torch.allclose(ds.train.y * ts["std"][0] + ts["mean"][0], raw.train.y, atol=1e-3)

@@ -30,7 +30,7 @@ from automl.space.errors import UserInputError
 from automl.space.params import Categorical
 from automl.store.records import TrialRecord
 from automl.store.run import RunInfo, create_run, load_run, redact_url
-from automl.training.reporter import Decision
+from automl.reporter import Decision
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 PRUNERS = ("hyperband", "successive_halving", "asha", "median", "percentile", "none")
@@ -187,7 +187,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
 
 
 class OptunaReporter:
-    """Adapter: Reporter protocol -> trial.report + should_prune; also stops at the search deadline."""
+    """Adapter: Reporter protocol -> trial.report + should_prune. (A trial in flight at the search deadline
+    finishes; the deadline only keeps new trials from starting.)"""
 
     def __init__(self, trial: optuna.Trial, metric: str) -> None:
         self.trial = trial

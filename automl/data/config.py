@@ -92,6 +92,9 @@ class DatasetConfig(BaseModel):
     standardize: bool | None = Field(
         None, description="standardize features with train statistics (default: flat inputs yes, others no)"
     )
+    standardize_target: bool = Field(
+        True, description="regression: scale targets to zero mean, unit variance with train statistics"
+    )
     split: SplitConfig = Field(default_factory=SplitConfig)
     subsample: int | None = Field(None, ge=1, description="keep at most N rows (stratified, seeded)")
 

@@ -173,9 +173,17 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
     x = np.ascontiguousarray(x)
     x_t = torch.from_numpy(x.astype(np.int64) if kind == "tokens" else x.astype(np.float32, copy=False))
     y = raw.y
-    y_t = torch.from_numpy(
-        y.astype(np.int64) if raw.task != "regression" else y.astype(np.float32).reshape(len(y), -1)
-    )
+    target_standardization = None
+    if raw.task == "regression":
+        y_f = y.astype(np.float64).reshape(len(y), -1)
+        if cfg.standardize_target:  # train statistics only, like the features; metrics then in target std units
+            t_mean, t_std = y_f[tr].mean(axis=0), y_f[tr].std(axis=0)
+            t_std = np.where(t_std > 0, t_std, 1.0)
+            y_f = (y_f - t_mean) / t_std
+            target_standardization = {"mean": t_mean.tolist(), "std": t_std.tolist()}
+        y_t = torch.from_numpy(y_f.astype(np.float32))
+    else:
+        y_t = torch.from_numpy(y.astype(np.int64))
 
     def part(idx: np.ndarray) -> Split:
         t = torch.from_numpy(idx)
@@ -220,6 +228,7 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
         "split_mode": mode,  # ratios | column | fixed_test
         "split_column": sp.column,
         "standardization": standardization,
+        "target_standardization": target_standardization,
         "class_names": list(raw.class_names),
         "feature_names": list(feature_names[:MAX_INFO_NAMES]),
         "n_features": spec.n_features,

@@ -108,6 +108,11 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
                 continue
             val_metrics = evaluate(res.model, dataset.val, task, training_cfg=config.get("training"))
             test_metrics = evaluate(res.model, test, task, training_cfg=config.get("training"))
+            scale = (dataset.info.get("target_standardization") or {}).get("std")
+            if scale and len(scale) == 1:  # regression: also in the target's own units
+                for k in ("rmse", "mae"):
+                    if k in test_metrics:
+                        test_metrics[f"{k}_original_units"] = test_metrics[k] * scale[0]
             runs.append({
                 "seed": int(seed), "status": "complete", "best_epoch": res.best_epoch, "epochs_run": res.epochs_run,
                 "val_metrics": {f"val_{k}": v for k, v in val_metrics.items()},
