@@ -92,16 +92,42 @@ def search(
     top_k: Annotated[int, typer.Option(help="Finalize: also re-run the top-k configs...")] = 1,
     seeds: Annotated[int, typer.Option(help="...with this many seeds each (mean ± std).")] = 1,
     refit_full: Annotated[bool, typer.Option(help="Finalize: retrain on train+validation for the best trial's epoch count.")] = False,
+    backend: Annotated[str, typer.Option(help="optuna (local worker processes) | ray (Ray Tune: a local Ray or a cluster)")] = "optuna",
+    address: Annotated[str | None, typer.Option(help="Ray: auto | HOST:PORT | ray://HOST:PORT (default: start a local Ray)")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Ray: asha | hyperband | bohb | median | pbt | fifo (default asha)")] = None,
+    searcher: Annotated[str | None, typer.Option(help="Ray: tpe | random (Optuna samplers in Ray's OptunaSearch, define-by-run)")] = None,
+    max_concurrent: Annotated[int | None, typer.Option(help="Ray: trials at once (default: as many as the cluster's resources allow)")] = None,
+    cpus_per_trial: Annotated[float | None, typer.Option(help="Ray: CPUs per trial, also its torch threads (default 1)")] = None,
+    gpus_per_trial: Annotated[float | None, typer.Option(help="Ray: GPUs per trial; fractions share a GPU (default 0)")] = None,
+    storage_path: Annotated[str | None, typer.Option(help="Ray: folder, shared filesystem or cloud URI for Tune's experiment (default: the run dir)")] = None,
 ) -> None:
     """Run a search, then finalize: the best config (chosen on validation) is tested once on the sealed test split.
 
     Example: automl search mnist1d_cnn --trials 30 --workers 2
+
+    On a Ray cluster: automl search mnist1d_cnn --backend ray --address auto --scheduler asha
     """
     from automl.backends.optuna_backend import start_search
     from automl.cli.progress import ProgressPrinter
 
     path = resolve_space(space)
     printer = ProgressPrinter()
+    from automl.backends.dispatch import check_backend
+
+    ray_flags = dict(address=address, scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
+                     cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
+    check_backend(backend, ray_flags)
+    if backend == "ray":
+        from automl.backends.ray_backend import start_ray_search
+
+        info = start_ray_search(path, study=study, root=results_dir, progress=printer, trials=trials, timeout=timeout,
+                                seed=seed, device=None if device in ("cpu", "auto") else device, sampler=sampler,
+                                pruner=pruner, workers=workers, max_total_epochs=max_total_epochs, storage=storage,
+                                **ray_flags)
+        printer.done(info)
+        if finalize:
+            _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
+        return
     info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
                         timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
                         workers=workers, seed=seed, device=device, trials_per_gpu=trials_per_gpu,
@@ -124,14 +150,16 @@ def resume(
 ) -> None:
     """Carry on an interrupted or finished search; interrupted trials are re-queued, finished ones kept.
 
+    Optuna and Ray runs alike (a Ray run restores its Tune experiment; finished trials are not re-run).
+
     Example: automl resume results/mnist1d_cnn --trials 60
     """
-    from automl.backends.optuna_backend import resume_search
+    from automl.backends.dispatch import resume_any
     from automl.cli.progress import ProgressPrinter
 
     printer = ProgressPrinter()
-    info = resume_search(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
-                         workers=workers)
+    info = resume_any(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
+                      workers=workers)
     printer.done(info)
     if finalize:
         _finalize(info, top_k=1, seeds=1, refit_full=False, device=info.settings.get("device", "cpu"))
