@@ -25,12 +25,12 @@ from typing import Any
 import optuna
 
 from automl.backends.devices import Slot, plan_slots, resolve_devices, threads_per_slot
+from automl.reporter import Decision
 from automl.space import Fixed, Float, Int, SearchSpace, grid_size, grid_values, load_space, sample
 from automl.space.errors import UserInputError
 from automl.space.params import Categorical
 from automl.store.records import TrialRecord
 from automl.store.run import RunInfo, create_run, load_run, redact_url
-from automl.reporter import Decision
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 PRUNERS = ("hyperband", "successive_halving", "asha", "median", "percentile", "none")
