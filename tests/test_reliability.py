@@ -286,15 +286,19 @@ def test_npz_with_object_arrays_is_refused_not_unpickled(tmp_path):
     assert "obj.npz" in str(ei.value)
 
 
-def test_final_weights_load_with_weights_only(tmp_path):
+def test_final_weights_load_with_weights_only_and_reproduce_the_search(tmp_path):
     import torch
 
     space = write_space(tmp_path, "weights")
-    r = run_cli("search", str(space), "--trials", "2", "--results-dir", str(tmp_path / "res"), cwd=tmp_path)
+    # 2 workers -> each trains with cores // 2 threads, while finalize runs in the parent process
+    r = run_cli("search", str(space), "--trials", "2", "--workers", "2", "--results-dir", str(tmp_path / "res"),
+                cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     run_dir = tmp_path / "res" / "weights"
     state = torch.load(run_dir / "model.pt", weights_only=True)
     report = json.loads((run_dir / "report.json").read_text())
+    # retraining the best trial with its own seed and thread count reproduces its search result exactly
+    assert report["best"]["val_value"] == pytest.approx(report["best"]["search_value"], abs=1e-9)
     from automl.data import load_dataset
     from automl.models import build_model
 

@@ -278,6 +278,9 @@ class Objective:
         config = sample(space.space, trial).config
         seed = self.settings.seed * 100_003 + trial.number
         trial.set_user_attr("seed", seed)
+        import torch
+
+        trial.set_user_attr("threads", torch.get_num_threads())
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         trial.set_user_attr("device", os.environ.get("AUTOML_DEVICE_LABEL", self.settings.device))
         trial.set_user_attr("config", config)
@@ -587,6 +590,6 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
             started=t.datetime_start.timestamp() if t.datetime_start else None,
             finished=t.datetime_complete.timestamp() if t.datetime_complete else None,
             n_params=int(a.get("n_params", 0)), worker=a.get("worker", ""), device=a.get("device", ""),
-            seed=a.get("seed"),
+            seed=a.get("seed"), threads=a.get("threads"),
         ))
     return out

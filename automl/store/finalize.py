@@ -83,7 +83,8 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
             f"Run {info.run_dir} has no completed trial to finalize (trials by state: {c}). "
             "Run more trials with `automl resume`, or look at the failure reasons with `automl trials`."
         )
-    set_num_threads(max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+    all_cores = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    set_num_threads(all_cores)
     task = dataset.spec.task
     fit_data = dataset
     if refit_full:  # train on train+val for the best trial's epoch count; no early stopping on data it has seen
@@ -100,6 +101,9 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
         runs = []
         for s in range(seeds):
             seed = rec.seed if (s == 0 and rec.seed is not None) else info.seed * 100_003 + 7919 * (s + 1) + rec.number
+            # The trial's own seed and thread count reproduce its search result exactly (CPU float reductions
+            # depend on the thread count); extra seeds use every core.
+            set_num_threads(rec.threads if (s == 0 and rec.threads) else all_cores)
             res = run_trial(config, fit_data, objective_metric=obj.metric, direction=obj.direction, device=device,
                             seed=int(seed), keep_model=True, max_epochs=rec.best_epoch if refit_full else None,
                             precision=info.settings.get("precision", "fp32"))

@@ -32,6 +32,7 @@ class TrialRecord:
     worker: str = ""  # host:pid or Ray node id
     device: str = ""
     seed: int | None = None
+    threads: int | None = None  # torch threads the trial trained with (CPU results depend on it)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
