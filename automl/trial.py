@@ -6,11 +6,8 @@ inside training becomes a result with `status` and `reason`, so a search records
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import math
-import signal
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,6 +18,7 @@ import torch
 from automl.data.dataset import Dataset
 from automl.models import InfeasibleConfig, build_model, check_feasible
 from automl.training import Reporter, TrialFailed, train
+from automl.watchdog import TrialTimeout, watchdog
 
 STATUSES = ("complete", "pruned", "failed", "infeasible")
 
@@ -49,32 +47,6 @@ class TrialResult:
             "detail": self.detail[-4000:], "seconds": round(self.seconds, 4), "n_params": self.n_params,
             "stop_reason": self.stop_reason, "samples_per_second": round(self.samples_per_second, 1),
         }
-
-
-class TrialTimeout(Exception):
-    """Raised inside a trial by the watchdog when it runs past its time limit."""
-
-
-@contextlib.contextmanager
-def _watchdog(seconds: float | None):
-    """SIGALRM-based limit on one trial (main thread on Unix; elsewhere the limit is not enforced).
-
-    A trial stuck in Python code, or between two torch ops, is interrupted within the second."""
-    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise TrialTimeout(f"timed out after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, float(seconds))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _is_oom(e: BaseException) -> bool:
@@ -109,7 +81,7 @@ def run_trial(
         reason = check_feasible(config, spec)
         if reason:
             return TrialResult("infeasible", reason=reason, seconds=time.perf_counter() - t0)
-        with _watchdog(timeout):
+        with watchdog(timeout):
             torch.manual_seed(seed)
             model = build_model(config, spec)
             n_params = sum(p.numel() for p in model.parameters())

@@ -257,7 +257,10 @@ def _start_and_wait_for_running(space: Path, res: Path, trials: int) -> tuple[su
     proc = subprocess.Popen([AUTOML, "search", str(space), "--trials", str(trials), "--no-finalize", "--sampler",
                              "random", "--pruner", "none", "--seed", "3", "--results-dir", str(res)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # as from a terminal: a CI runner may start us with SIGINT ignored, which the
+                            # child would inherit and then never see Ctrl-C
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run = res / space.stem
     deadline = time.time() + 180
     while time.time() < deadline:

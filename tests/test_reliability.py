@@ -78,6 +78,25 @@ def test_trial_faults_are_recorded_and_the_search_goes_on(tmp_path):
     assert any(t.state.name == "COMPLETE" for t in trials)
 
 
+def test_timeout_is_deferred_out_of_a_shielded_storage_write():
+    """An alarm that fires inside `shielded()` (a storage write) is raised only once the block is done."""
+    import time as _time
+
+    from automl.watchdog import TrialTimeout, shielded, watchdog
+
+    finished_block = False
+    t0 = _time.perf_counter()
+    with pytest.raises(TrialTimeout), watchdog(0.2):
+        with shielded():
+            _time.sleep(0.5)  # the alarm fires here, mid-"write"
+            finished_block = True
+        _time.sleep(5)  # never reached: raised on leaving the shielded block
+    assert finished_block
+    assert 0.45 < _time.perf_counter() - t0 < 2.0
+    with pytest.raises(TrialTimeout), watchdog(0.2):  # outside a shielded block it interrupts at once
+        _time.sleep(5)
+
+
 # --- concurrency ------------------------------------------------------------------------------------------------
 
 def _concurrent_run(tmp_path: Path, storage: str | None, n_trials: int = 200, workers: int = 4):

@@ -31,6 +31,7 @@ from automl.space.errors import UserInputError
 from automl.space.params import Categorical
 from automl.store.records import TrialRecord
 from automl.store.run import RunInfo, create_run, load_run, redact_url
+from automl.watchdog import shielded
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 PRUNERS = ("hyperband", "successive_halving", "asha", "median", "percentile", "none")
@@ -215,8 +216,10 @@ class OptunaReporter:
     def report(self, epoch: int, metrics: dict[str, float]) -> Decision:
         value = metrics.get(self.metric)
         if value is not None and math.isfinite(value):
-            self.trial.report(float(value), epoch)
-            if self.trial.should_prune():
+            with shielded():  # a trial timeout must not tear a storage write (it would leave the DB locked)
+                self.trial.report(float(value), epoch)
+                prune = self.trial.should_prune()
+            if prune:
                 return Decision.STOP
         return Decision.CONTINUE
 
