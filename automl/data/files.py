@@ -13,7 +13,7 @@ from automl.data.arrays import check_finite, to_input
 from automl.data.config import DatasetConfig
 from automl.data.errors import DataError, did_you_mean, listing
 from automl.data.spec import InputKind, Task
-from automl.data.targets import check_target_finite, encode_classes, encode_regression, infer_task
+from automl.data.targets import check_target_finite, encode_target, infer_task
 
 SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet", ".npz": "npz"}
 _COMPRESSION = {".gz", ".bz2", ".zip", ".xz", ".zst"}
@@ -184,17 +184,7 @@ def read_table(path: Path, fmt: str, cfg: DatasetConfig, source: str) -> RawData
         values = _column_values(df[key])
         check_target_finite(values, source=source, key=key)
         task = cfg.task or infer_task(values, source=source, key=key)
-    if task == "regression":
-        if cfg.classes is not None:
-            raise DataError(
-                source, "`classes` applies to classification targets, but task is regression", key="classes"
-            )
-        y = encode_regression(values, source=source, key=key)
-        class_names: tuple[str, ...] = ()
-    else:
-        y, class_names = encode_classes(values, task, cfg.classes, source=source, key=key)
-        if task == "binary" and len(class_names) != 2:
-            raise DataError(source, f"binary target {key!r} needs 2 classes, got {class_names}", key="task")
+    y, class_names = encode_target(values, task, cfg.classes, source=source, key=key)
 
     # features: dtype checks and finiteness before any split
     table = df[feats]
@@ -429,15 +419,7 @@ def _npz_xy(npz, keys, xk, yk, path: Path, cfg: DatasetConfig, source: str) -> R
         raise DataError(source, f"target array {yk!r} has unsupported dtype {y.dtype}", key=yk)
     check_target_finite(y, source=source, key=yk)
     task = cfg.task or infer_task(y, source=source, key=yk)
-    if task == "regression":
-        if cfg.classes is not None:
-            raise DataError(
-                source, "`classes` applies to classification targets, but task is regression", key="classes"
-            )
-        y_enc = encode_regression(y, source=source, key=yk)
-        class_names: tuple[str, ...] = ()
-    else:
-        y_enc, class_names = encode_classes(y, task, cfg.classes, source=source, key=yk)
+    y_enc, class_names = encode_target(y, task, cfg.classes, source=source, key=yk)
     x_in, kind, vocab = to_input(x, cfg.input, source=source, key=xk)
     ignored = sorted(set(keys) - used)
     return RawData(

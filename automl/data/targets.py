@@ -187,3 +187,19 @@ def encode_regression(values: np.ndarray, *, source: str, key: str) -> np.ndarra
     if np.all(y.std(axis=0) == 0):
         raise DataError(source, f"regression target {key!r} is constant ({y[0].tolist()})", key=key)
     return y.astype(np.float32)
+
+
+def encode_target(
+    values: np.ndarray, task: Task, classes: Mapping[str, int] | None, *, source: str, key: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Targets for `task`: float regression values, or class ids 0..k-1 with their names (every file format)."""
+    if task == "regression":
+        if classes is not None:
+            raise DataError(
+                source, "`classes` applies to classification targets, but task is regression", key="classes"
+            )
+        return encode_regression(values, source=source, key=key), ()
+    y, class_names = encode_classes(values, task, classes, source=source, key=key)
+    if task == "binary" and len(class_names) != 2:
+        raise DataError(source, f"binary target {key!r} needs 2 classes, got {class_names}", key="task")
+    return y, class_names
