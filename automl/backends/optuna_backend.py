@@ -268,7 +268,7 @@ class Objective:
             from automl.data import load_dataset
 
             space = load_space(self.space_path)
-            dataset = load_dataset(space.dataset, base_dir=space.base_dir)
+            dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()  # no test arrays here
             obj = space.resolve_objective(dataset.spec.task)
             self._cache.update(space=space, dataset=dataset, metric=obj.metric, direction=obj.direction)
         c = self._cache
@@ -523,7 +523,7 @@ def _run(info: RunInfo, study: optuna.Study, settings: SearchSettings, progress:
     objective = Objective(str(info.space_path), settings)
     if dataset is not None:
         space = load_space(info.space_path)
-        objective._cache.update(space=space, dataset=dataset, **_metric(space, dataset))
+        objective._cache.update(space=space, dataset=dataset.for_search(), **_metric(space, dataset))
     t0 = time.time()
     if len(slots) == 1:
         from automl.training import set_num_threads

@@ -581,11 +581,8 @@ def _trainable(settings: RaySettings, space: SearchSpace, dataset: Any, metric: 
                done: dict[int, dict[str, Any]] | None = None, bohb_choices: dict | None = None) -> Any:
     from ray import tune
 
-    from automl.data.dataset import Dataset, SealedSplit, Split
-
     # the trials get train/val only: the sealed test split stays in the driver
-    x, y = dataset.train.x, dataset.train.y
-    shipped = Dataset(dataset.spec, dataset.train, dataset.val, SealedSplit(Split(x[:0], y[:0])), dict(dataset.info))
+    shipped = dataset.for_search()
     ctx = TrialContext(space=space.space, metric=metric, direction=direction, seed=settings.seed,
                        device=settings.trial_device, threads=max(1, int(settings.cpus_per_trial)),
                        checkpointing=settings.scheduler in CHECKPOINTING, scheduler=settings.scheduler,

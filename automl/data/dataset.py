@@ -30,14 +30,32 @@ class Split:
         return Split(self.x[:n], self.y[:n])
 
 
-class SealedSplit:
-    """Holds the test split; every read is counted and attributed."""
+class TestSplitWithheld(RuntimeError):
+    """A search process asked for the test split: it was never given one (a bug in the caller)."""
 
-    def __init__(self, split: Split) -> None:
+
+class SealedSplit:
+    """Holds the test split; every read is counted and attributed.
+
+    `SealedSplit.withheld(n)` holds no arrays at all, only the size: that is what search processes get."""
+
+    def __init__(self, split: Split | None, n: int | None = None) -> None:
         self._split = split
+        self._n = len(split) if split is not None else int(n or 0)
         self.reads: list[str] = []
 
+    @classmethod
+    def withheld(cls, n: int) -> SealedSplit:
+        return cls(None, n)
+
+    @property
+    def holds_arrays(self) -> bool:
+        return self._split is not None
+
     def read(self, purpose: str) -> Split:
+        if self._split is None:
+            raise TestSplitWithheld(f"the test split was withheld from this process (asked for: {purpose}); "
+                                    "only finalize reads it, from the run's ledger-guarded path")
         self.reads.append(purpose)
         return self._split
 
@@ -46,10 +64,10 @@ class SealedSplit:
         return len(self.reads)
 
     def __len__(self) -> int:
-        return len(self._split)
+        return self._n
 
     def __repr__(self) -> str:  # never print the data
-        return f"SealedSplit(n={len(self._split)}, reads={self.n_reads})"
+        return f"SealedSplit(n={self._n}, reads={self.n_reads}, arrays={'yes' if self.holds_arrays else 'withheld'})"
 
 
 @dataclass
@@ -63,6 +81,15 @@ class Dataset:
     def read_test(self, purpose: str) -> Split:
         """The only way to the test split. Call it from the final report code path alone."""
         return self._test.read(purpose)
+
+    def for_search(self) -> Dataset:
+        """The same train/validation data with the test split withheld (no arrays, only its size): the only
+        form of a dataset that a search process (worker, Ray trial, objective) may hold."""
+        return Dataset(self.spec, self.train, self.val, SealedSplit.withheld(self.n_test), dict(self.info))
+
+    @property
+    def holds_test_arrays(self) -> bool:
+        return self._test.holds_arrays
 
     @property
     def test_reads(self) -> int:
