@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,10 +39,11 @@ class TrialResult:
     stop_reason: str = ""
     samples_per_second: float = 0.0
     model: torch.nn.Module | None = field(default=None, repr=False)  # kept only when asked
+    audit: dict[str, Any] | None = None  # AUTOML_AUDIT_TEST_ARRAYS=1: what this trial's process holds
 
     def to_attrs(self) -> dict[str, Any]:
         """JSON-safe summary stored with the trial (Optuna user attrs, Ray results)."""
-        return {
+        return {**({"audit": self.audit} if self.audit is not None else {}),
             "status": self.status, "value": self.value, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run,
             "history": self.history, "best_metrics": self.best_metrics, "reason": self.reason,
             "detail": self.detail[-4000:], "seconds": round(self.seconds, 4), "n_params": self.n_params,
@@ -73,6 +75,20 @@ def run_trial(
     """Build, train and validate one config. Reads train/val only: the test split stays sealed.
 
     `timeout` (seconds) stops a trial that hangs; it is recorded as failed with reason "timeout"."""
+    res = _run_trial(config, dataset, objective_metric=objective_metric, direction=direction, reporter=reporter,
+                     device=device, seed=seed, max_epochs=max_epochs, keep_model=keep_model, precision=precision,
+                     compile=compile, timeout=timeout)
+    if os.environ.get("AUTOML_AUDIT_TEST_ARRAYS") == "1":  # evidence that search processes hold no test data
+        from automl.data.dataset import test_arrays_in_process
+
+        res.audit = {"pid": os.getpid(), "test_arrays_in_process": test_arrays_in_process(),
+                     "dataset_holds_test_arrays": dataset.holds_test_arrays}
+    return res
+
+
+def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: str, direction: str,
+               reporter: Reporter | None, device: str | torch.device, seed: int, max_epochs: int | None,
+               keep_model: bool, precision: str, compile: bool, timeout: float | None) -> TrialResult:
     t0 = time.perf_counter()
     spec = dataset.spec
     model = None

@@ -582,7 +582,7 @@ def job_search(spec: dict) -> dict:
 
 def job_published(spec: dict) -> dict:
     from automl.backends.optuna_backend import start_search
-    from automl.store.finalize import finalize_run
+    from automl.finalize import finalize_run
 
     t0 = time.time()
     info = start_search(spec["space"], study=spec["name"], root=Path(spec["work"]), trials=spec["trials"],

@@ -27,6 +27,10 @@ spaces_app = typer.Typer(help="List, show and validate search spaces.\n\nExample
 app.add_typer(spaces_app, name="spaces")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Root folder of run directories.")]
+SELECTION_HELP = ("noise: when the top trials are within validation noise, re-score them by cross-validation over "
+                  "train+validation (never the test split) and pick by the mean | best: the best validation value")
+
+
 StorageOpt = Annotated[str | None, typer.Option("--storage", help="Optuna storage URL (default: sqlite in the run dir).")]
 
 
@@ -35,13 +39,16 @@ def user_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from automl.space.errors import UserInputError
+        from automl.space.errors import RunFailed, UserInputError
 
         try:
             return fn(*args, **kwargs)
         except UserInputError as e:
             typer.echo(f"Error: {e}", err=True)
             raise typer.Exit(2) from None
+        except RunFailed as e:  # not bad input: the run produced nothing usable
+            typer.echo(f"Failed: {e}", err=True)
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("\nInterrupted. Finished trials are kept in the storage; continue with `automl resume RUN`.",
                        err=True)
@@ -92,6 +99,7 @@ def search(
     top_k: Annotated[int, typer.Option(help="Finalize: also re-run the top-k configs...")] = 1,
     seeds: Annotated[int, typer.Option(help="...with this many seeds each (mean ± std).")] = 1,
     refit_full: Annotated[bool, typer.Option(help="Finalize: retrain on train+validation for the best trial's epoch count.")] = False,
+    selection: Annotated[str, typer.Option(help=SELECTION_HELP)] = "noise",
     backend: Annotated[str, typer.Option(help="optuna (local worker processes) | ray (Ray Tune: a local Ray or a cluster)")] = "optuna",
     address: Annotated[str | None, typer.Option(help="Ray: auto | HOST:PORT | ray://HOST:PORT (default: start a local Ray)")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Ray: asha | hyperband | bohb | median | pbt | fifo (default asha)")] = None,
@@ -125,16 +133,16 @@ def search(
                                 pruner=pruner, workers=workers, max_total_epochs=max_total_epochs, storage=storage,
                                 **ray_flags)
         printer.done(info)
-        if finalize:
-            _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
+        _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
+                      selection=selection)
         return
     info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
                         timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
                         workers=workers, seed=seed, device=device, trials_per_gpu=trials_per_gpu,
                         precision=precision, compile=compile, trial_timeout=trial_timeout, threads=threads)
     printer.done(info)
-    if finalize:
-        _finalize(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
+    _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
+                  selection=selection)
 
 
 @app.command()
@@ -156,19 +164,70 @@ def resume(
     """
     from automl.backends.dispatch import resume_any
     from automl.cli.progress import ProgressPrinter
+    from automl.store.results import trained_numbers
+    from automl.store.run import load_run
 
+    before = trained_numbers(load_run(run, root=results_dir, storage=storage))
     printer = ProgressPrinter()
     info = resume_any(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
                       workers=workers)
     printer.done(info)
+    new = trained_numbers(info) - before
+    _require_completed(info)
+    if not finalize:
+        return
+    from automl.store.ledger import TestLedger
+
+    reads = TestLedger(info.run_dir).total
+    if reads and not new:
+        typer.echo("Nothing new was trained, so the run was not finalized again: report.json is unchanged "
+                   f"(its test split was read {reads} time(s); `automl finalize RUN --again` reads it once more).")
+        return
+    last = _last_finalize(info)
+    if reads:
+        typer.echo(f"{len(new)} new trial(s) trained: finalizing again, as test read #{reads + 1} of this run "
+                   "(test figures after the first read are no longer unbiased).")
+    _finalize(info, top_k=last.get("top_k", 1), seeds=last.get("seeds", 1), refit_full=last.get("fit_on") == "train+val",
+              device=last.get("device") or info.settings.get("device", "cpu"), again=bool(reads),
+              selection=last.get("select", "noise"), purpose="finalize after resume")
+
+
+def _last_finalize(info: Any) -> dict[str, Any]:
+    """The options of the run's previous finalize (resume keeps them instead of overwriting a top-k report)."""
+    path = info.run_dir / "report.json"
+    try:
+        return json.loads(path.read_text()).get("finalize", {}) if path.exists() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _require_completed(info: Any) -> None:
+    """Exit code 1 (not 2: this is no bad input) when no trial completed, with the failure reasons counted."""
+    from automl.space.errors import RunFailed
+    from automl.store.records import failure_summary
+    from automl.store.results import load_trials
+
+    records = load_trials(info)
+    if not any(r.state == "COMPLETE" for r in records):
+        raise RunFailed(f"No trial of {info.run_dir} completed ({failure_summary(records)}). Nothing to finalize; "
+                        "see `automl trials RUN --state fail` for each reason.")
+
+
+def _after_search(info: Any, finalize: bool, **options: Any) -> None:
+    _require_completed(info)
     if finalize:
-        _finalize(info, top_k=1, seeds=1, refit_full=False, device=info.settings.get("device", "cpu"))
+        _finalize(info, **options)
 
 
-def _finalize(info: Any, *, top_k: int, seeds: int, refit_full: bool, device: str) -> None:
-    from automl.store.finalize import finalize_run
+def _finalize(info: Any, *, top_k: int, seeds: int, refit_full: bool, device: str, again: bool = False,
+              selection: str = "noise", purpose: str = "finalize") -> None:
+    from automl.finalize import finalize_run
+    from automl.space.errors import UserInputError
 
-    report = finalize_run(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device)
+    if selection not in ("noise", "best"):
+        raise UserInputError(f"--selection {selection!r} is not a selection rule; allowed: noise, best.")
+    report = finalize_run(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device, again=again,
+                          select=selection == "noise", purpose=purpose)
     typer.echo(report.summary_text())
 
 
@@ -180,17 +239,21 @@ def finalize(
     seeds: Annotated[int, typer.Option(help="...with this many seeds each.")] = 1,
     refit_full: Annotated[bool, typer.Option(help="Retrain on train+validation for the best trial's epoch count.")] = False,
     device: Annotated[str, typer.Option(help="cpu | cuda | cuda:N")] = "cpu",
+    selection: Annotated[str, typer.Option(help=SELECTION_HELP)] = "noise",
+    again: Annotated[bool, typer.Option("--again", help="Read the test split although this run already did "
+                                        "(its figures are then no longer unbiased; the report says so).")] = False,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
 ) -> None:
-    """Retrain the best config and evaluate it once on the sealed test split; writes report.json and report.md.
+    """Choose the winner on validation, retrain it and evaluate it once on the sealed test split, next to a trivial
+    and a linear baseline; writes report.json and report.md. Every test read is recorded in test_ledger.jsonl.
 
     Example: automl finalize results/mnist1d_cnn --top-k 3 --seeds 3
     """
     from automl.store.run import load_run
 
     _finalize(load_run(run, root=results_dir, storage=storage), top_k=top_k, seeds=seeds, refit_full=refit_full,
-              device=device)
+              device=device, again=again, selection=selection)
 
 
 @app.command()

@@ -114,9 +114,16 @@ def test_resume_by_study_name_runs_the_remaining_trials_then_finalizes(tmp_path)
 
 
 def test_finalize_top_k_with_seeds(run):
-    out = cli("finalize", run, "--top-k", 2, "--seeds", 2).output
+    before = (run / "report.json").read_bytes()
+    # the search already finalized (read 1): a second read must be asked for, and is counted over the run's life
+    refused = cli("finalize", run, "--top-k", 2, "--seeds", 2, code=2)
+    assert "already read its sealed test split 1 time" in refused.output and "--again" in refused.output
+    assert (run / "report.json").read_bytes() == before
+    out = cli("finalize", run, "--top-k", 2, "--seeds", 2, "--again").output
     rep = json.loads((run / "report.json").read_text())
-    assert rep["test_reads"] == 1 and "read 1 time" in out
+    assert rep["test_reads"] == 2 and "read 2 times" in out and not rep["unbiased"]
+    assert "no longer an unbiased estimate" in rep["warning"] and "no longer an unbiased" in out
+    assert len((run / "test_ledger.jsonl").read_text().splitlines()) == 2
     assert [c["rank"] for c in rep["top_k"]] == [1, 2] and all(c["n_seeds"] == 2 for c in rep["top_k"])
     assert "over 2 seeds" in out
     assert rep["finalize"]["top_k"] == 2 and rep["finalize"]["seeds"] == 2

@@ -401,7 +401,7 @@ def start_search(space_path: str | Path, *, study: str | None = None, root: Path
     from automl.data import load_dataset
 
     # Validate the dataset before anything is written: a bad path or column fails fast with exit code 2.
-    dataset = load_dataset(space.dataset, base_dir=space.base_dir)
+    dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()  # the search never holds test arrays
     space.resolve_objective(dataset.spec.task)
     check_some_feasible(space, dataset.spec)
     name = study or space.name
@@ -523,7 +523,7 @@ def _run(info: RunInfo, study: optuna.Study, settings: SearchSettings, progress:
     objective = Objective(str(info.space_path), settings)
     if dataset is not None:
         space = load_space(info.space_path)
-        objective._cache.update(space=space, dataset=dataset.for_search(), **_metric(space, dataset))
+        objective._cache.update(space=space, dataset=dataset, **_metric(space, dataset))
     t0 = time.time()
     if len(slots) == 1:
         from automl.training import set_num_threads

@@ -824,7 +824,7 @@ def start_ray_search(space_path: str | Path, *, study: str | None = None, root: 
         configspace_from(space.space, settings.seed)  # fails fast with the install hint
     from automl.data import load_dataset
 
-    dataset = load_dataset(space.dataset, base_dir=space.base_dir)
+    dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()  # the driver never holds test arrays
     obj = space.resolve_objective(dataset.spec.task)
     with _ray_session(settings):  # connect first: an unreachable cluster leaves no half-made run dir
         return _start(space_path, space, settings, dataset, obj, study, root, progress)
@@ -947,7 +947,7 @@ def resume_ray_search(run: str | Path, *, root: Path = Path("results"), progress
     space = load_space(info.space_path)
     from automl.data import load_dataset
 
-    dataset = load_dataset(space.dataset, base_dir=space.base_dir)
+    dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()
     obj = space.resolve_objective(dataset.spec.task)
     if not _has_experiment_state(info):
         raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {experiment_path(info)} yet "

@@ -98,3 +98,12 @@ class Dataset:
     @property
     def n_test(self) -> int:
         return len(self._test)
+
+
+def test_arrays_in_process() -> int:
+    """How many sealed splits holding test arrays this process keeps alive (found through the garbage
+    collector). Search processes must report 0; `AUTOML_AUDIT_TEST_ARRAYS=1` makes every trial record it."""
+    import gc
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is SealedSplit and o.holds_arrays)

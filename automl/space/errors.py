@@ -11,6 +11,11 @@ class UserInputError(ValueError):
     """Bad input from the user: the CLI prints the message (no traceback) and exits with code 2."""
 
 
+class RunFailed(RuntimeError):
+    """Not bad input: the run itself produced nothing usable (no trial completed, the winner could not be
+    retrained). The CLI prints the message with its counted reasons and exits with code 1."""
+
+
 @dataclass(frozen=True)
 class Issue:
     path: str  # dotted field path, e.g. "training.optimizer.choices[2]"

@@ -58,6 +58,20 @@ def counts(records: list[TrialRecord]) -> dict[str, int]:
     return out
 
 
+def failure_summary(records: list[TrialRecord], top: int = 5) -> str:
+    """'trials by state: ...; failure reasons: 3x "timeout: ...", ...' for a run with nothing to show."""
+    from collections import Counter
+
+    by_state = ", ".join(f"{k.lower()} {v}" for k, v in counts(records).items() if v) or "no trials"
+    reasons = Counter((r.reason or "no reason recorded").split("\n")[0][:120] for r in records if r.state == "FAIL")
+    text = f"trials by state: {by_state}"
+    if reasons:
+        text += "; failure reasons: " + "; ".join(f'{n}x "{why}"' for why, n in reasons.most_common(top))
+        if len(reasons) > top:
+            text += f"; and {len(reasons) - top} other reason(s)"
+    return text
+
+
 FRAME_COLUMNS = ("number", "state", "value", "best_epoch", "epochs_run", "seconds", "duration", "n_params", "reason",
                  "worker", "device", "seed")
 

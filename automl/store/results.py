@@ -25,6 +25,13 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
     raise UserInputError(f"Run {info.run_dir} names an unknown backend {info.backend!r}; allowed: optuna, ray.")
 
 
+def trained_numbers(info: RunInfo) -> set[int]:
+    """Trials that trained to an end (complete, pruned, or failed for a reason other than an interruption):
+    `resume` compares them before and after to know whether anything new was trained."""
+    return {r.number for r in load_trials(info)
+            if r.state in ("COMPLETE", "PRUNED") or (r.state == "FAIL" and not r.reason.startswith("interrupted"))}
+
+
 def best_config(run: str | Path, *, root: Path = Path("results"), storage: str | None = None) -> dict[str, Any]:
     info = load_run(run, root=root, storage=storage)
     space = load_space(info.space_path)
