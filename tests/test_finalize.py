@@ -182,6 +182,11 @@ def test_reports_show_trivial_and_linear_baselines(tmp_path, dataset, metric, ta
     md = (tmp_path / info.study / "report.md").read_text()
     assert "baseline: trivial" in md and "baseline: linear" in md
     assert json.loads((tmp_path / info.study / "test_ledger.jsonl").read_text())["baselines"] == names
+    if dataset == "wine":  # the HTML report shows them too
+        from automl.report import write_report
+
+        html = write_report(info).html.read_text()
+        assert 'id="baselines"' in html and "logistic regression" in html
 
 
 # --- 5. --refit-full: no train-contaminated validation figure ---------------------------------------------------

@@ -111,12 +111,15 @@ def final_tables(report: dict[str, Any] | None) -> str:
     obj = report.get("objective", {})
     metric = obj.get("metric", "value")
     b = report.get("best", {})
+    if report.get("warning"):
+        parts.append(f'<p class="warn" id="test-warning">Warning: {_e(report["warning"])}.</p>')
     parts.append("<h3>Best configuration (chosen on validation only)</h3>")
     parts.append(_table([
         ("trial", f"#{b.get('trial')}"), (f"search {metric}", b.get("search_value")),
         (f"retrained validation {metric}", b.get("val_value")), ("validation → test gap", b.get("val_test_gap")),
         ("retrained on", report.get("finalize", {}).get("fit_on")),
-        ("test split reads", report.get("test_reads")),
+        ("test split reads (run's life)", report.get("test_reads")),
+        ("selection", (report.get("selection") or {}).get("why") or (report.get("selection") or {}).get("method")),
     ], css_id="best-summary"))
     params = b.get("params", {})
     if params:
@@ -130,8 +133,27 @@ def final_tables(report: dict[str, Any] | None) -> str:
     if tm or vm:
         keys = list(dict.fromkeys([*tm, *(k.removeprefix("val_") for k in vm)]))
         parts.append("<h3>Validation and test metrics of the best config</h3>")
-        parts.append(_table([(k, vm.get("val_" + k), tm.get(k)) for k in keys], header=("metric", "validation", "test"),
-                            css_id="metrics"))
+        parts.append(_table([(k, vm.get("val_" + k) if vm else "n/a", tm.get(k)) for k in keys],
+                            header=("metric", "validation", "test"), css_id="metrics"))
+        if b.get("val_note"):
+            parts.append(f"<p>{_e(b['val_note'])}.</p>")
+    base = report.get("baselines") or []
+    if base and tm:
+        keys = [k for k in tm if not k.endswith("_original_units")]
+        rows = [(f"searched (#{b.get('trial')})", *(v for k in keys for v in ((vm or {}).get("val_" + k), tm.get(k))))]
+        rows += [(f"{x['name']}: {x['model']}", *(v for k in keys for v in (x["val_metrics"].get("val_" + k),
+                                                                             x["test_metrics"].get(k)))) for x in base]
+        parts.append("<h3>Against the obvious: baselines on the same split</h3>")
+        parts.append(_table(rows, header=("model", *(f"{w} {k}" for k in keys for w in ("val", "test"))),
+                            css_id="baselines"))
+    cands = [c for c in (report.get("selection") or {}).get("candidates", []) if "cv_mean" in c]
+    if cands:
+        ev = report["selection"].get("evidence", {})
+        parts.append(f"<h3>Selection beyond validation noise ({_e(ev.get('kind', ''))})</h3>")
+        parts.append(_table([(f"#{c['trial']}", c["search_value"], _pm(c["cv_mean"], c["cv_std"]),
+                              ", ".join(f"{v:.4f}" if isinstance(v, float) else "failed" for v in c["cv_scores"]))
+                             for c in cands], header=("trial", f"search {metric}", "CV mean ± std", "folds"),
+                            css_id="selection"))
     top = report.get("top_k") or []
     if top:
         parts.append("<h3>Top-k configs over seeds</h3>")
