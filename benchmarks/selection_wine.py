@@ -36,8 +36,6 @@ def run_seed(seed: int, work: Path, trials: int | None = None) -> dict:
     acc = lambda rep: rep["best"]["test_metrics"]["accuracy"]  # noqa: E731
     return {"seed": seed, "n_val": noise["data"]["n_val"], "n_test": noise["data"]["n_test"],
             "complete": noise["budget"]["by_state"]["COMPLETE"],
-            "tied_at_best": sum(1 for c in noise["selection"].get("candidates", [])
-                                if c["search_value"] == noise["selection"].get("candidates", [{}])[0].get("search_value")),
             "noise_winner": noise["best"]["trial"], "noise_test_accuracy": acc(noise),
             "tiebreak_winner": best["best"]["trial"], "tiebreak_test_accuracy": acc(best),
             "linear_test_accuracy": next(b["test_metrics"]["accuracy"] for b in noise["baselines"] if b["name"] == "linear"),

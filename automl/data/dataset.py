@@ -67,7 +67,7 @@ class SealedSplit:
         return self._n
 
     def __repr__(self) -> str:  # never print the data
-        return f"SealedSplit(n={self._n}, reads={self.n_reads}, arrays={'yes' if self.holds_arrays else 'withheld'})"
+        return f"SealedSplit(n={self._n}, reads={self.n_reads}{'' if self.holds_arrays else ', withheld'})"
 
 
 @dataclass
