@@ -21,23 +21,13 @@ import torch
 from torch import nn
 
 from automl.data.dataset import Split
-from automl.training.losses import (
-    activity_penalty,
-    check_task,
-    make_loss,
-    penalized_weights,
-    prepare_targets,
-    weight_penalty,
-)
-from automl.training.metrics import (
-    DEFAULT_EVAL_BATCH_SIZE,
-    METRICS_BY_TASK,
-    MINIMIZED_METRICS,
-    evaluate_tensors,
-)
+from automl.training.losses import make_loss, prepare_targets
+from automl.training.metrics import DEFAULT_EVAL_BATCH_SIZE, evaluate_tensors
 from automl.training.optimizers import make_optimizer
+from automl.training.penalties import activity_penalty, penalized_weights, weight_penalty
 from automl.training.reporter import Decision, NullReporter, Reporter
 from automl.training.schedules import is_per_batch, make_scheduler
+from automl.training.tasks import METRICS_BY_TASK, check_task, default_direction
 
 STOP_REASONS: tuple[str, ...] = ("max_epochs", "early_stopping", "reporter", "nan")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
@@ -137,7 +127,7 @@ def resolve_objective(objective_metric: str | None, direction: str | None, task:
             f"objective metric {objective_metric!r} not reported for task {task!r}; allowed: {keys}"
         )
     if direction is None:
-        direction = "minimize" if key.split("_", 1)[1] in MINIMIZED_METRICS else "maximize"
+        direction = default_direction(key)
     d = str(direction).lower()
     d = {"min": "minimize", "max": "maximize"}.get(d, d)
     if d not in ("minimize", "maximize"):
