@@ -70,9 +70,6 @@ class ModelConfig:
             **blocks,
         )
 
-    def blocks(self, kind: str) -> tuple[Any, ...]:
-        return getattr(self, LAYERS.get(kind).list_key)
-
 
 def _blocks(m: Mapping[str, Any], kind: LayerKind) -> tuple:
     """n blocks: the first n entries of the list; entries past its end (or a missing list) take defaults."""
@@ -81,7 +78,7 @@ def _blocks(m: Mapping[str, Any], kind: LayerKind) -> tuple:
         raise ValueError(f"model.{kind.list_key} must be a list of dicts, got {type(entries).__name__}")
     n_raw = m.get(kind.count_key)
     if n_raw is None:
-        n = len(entries) if entries else kind.default_count
+        n = len(entries) if entries else 1  # a kind the family stacks has one default block
     else:
         n = as_int(n_raw, f"model.{kind.count_key}", minimum=0)
     out = []

@@ -84,21 +84,17 @@ def pooled_features(mode: str, shape: tuple[int, ...]) -> int:
     return math.prod(shape) if mode == "flatten" else shape[0]
 
 
-@GLOBAL_POOLS.register("flatten", doc="keep every position: C * prod(S) features")
-def _flatten(n_spatial: int) -> nn.Module:
-    from torch import nn
-
-    return nn.Flatten(1)
-
-
-def _global(mode: str) -> Callable[[int], nn.Module]:
+def _global_pool(mode: str) -> Callable[[int], nn.Module]:
     def make(n_spatial: int) -> nn.Module:
+        from torch import nn
+
         from automl.models.blocks import GlobalPool
 
-        return GlobalPool(mode, n_spatial)
+        return nn.Flatten(1) if mode == "flatten" else GlobalPool(mode, n_spatial)
 
     return make
 
 
-GLOBAL_POOLS.add("avg", _global("avg"), doc="mean over all positions: C features")
-GLOBAL_POOLS.add("max", _global("max"), doc="max over all positions: C features")
+GLOBAL_POOLS.add("flatten", _global_pool("flatten"), doc="keep every position: C * prod(S) features")
+GLOBAL_POOLS.add("avg", _global_pool("avg"), doc="mean over all positions: C features")
+GLOBAL_POOLS.add("max", _global_pool("max"), doc="max over all positions: C features")

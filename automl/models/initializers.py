@@ -6,7 +6,8 @@ fan-based schemes are meaningless for them. Torch-free to import: the registry i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from automl.models.activations import he_nonlinearity
 from automl.registry import Registry
@@ -23,73 +24,49 @@ ACTIVATION_ATTR = "_automl_activation"
 INITIALIZERS: Registry[None] = Registry("initializer")
 
 
-@INITIALIZERS.register("default", doc="leave PyTorch's init")
-def _default(weight: torch.Tensor, **_: object) -> None:
-    return None
+def _torch(fn: str, **kwargs: Any) -> Callable[..., None]:
+    """An initialiser calling torch.nn.init.<fn>(weight, **kwargs), importing torch only when called."""
 
-
-@INITIALIZERS.register("glorot_uniform", aliases=("xavier_uniform",), doc="U(+-sqrt(6 / (fan_in + fan_out)))")
-def _glorot_uniform(weight: torch.Tensor, **_: object) -> None:
-    from torch import nn
-
-    nn.init.xavier_uniform_(weight)
-
-
-@INITIALIZERS.register("glorot_normal", aliases=("xavier_normal",), doc="N(0, 2 / (fan_in + fan_out))")
-def _glorot_normal(weight: torch.Tensor, **_: object) -> None:
-    from torch import nn
-
-    nn.init.xavier_normal_(weight)
-
-
-def _he(uniform: bool):
-    def fill(weight: torch.Tensor, *, activation: str = "identity", **_: object) -> None:
+    def fill(weight: torch.Tensor, **_: Any) -> None:
         from torch import nn
 
-        nonlinearity, slope = he_nonlinearity(activation)
-        fn = nn.init.kaiming_uniform_ if uniform else nn.init.kaiming_normal_
-        fn(weight, a=slope, mode="fan_in", nonlinearity=nonlinearity)
+        getattr(nn.init, fn)(weight, **kwargs)
 
     return fill
 
 
-INITIALIZERS.add("he_uniform", _he(True), aliases=("kaiming_uniform",), doc="fan-in uniform, gain of the activation")
-INITIALIZERS.add("he_normal", _he(False), aliases=("kaiming_normal",), doc="fan-in normal, gain of the activation")
+def _he(fn: str) -> Callable[..., None]:
+    def fill(weight: torch.Tensor, *, activation: str = "identity", **_: Any) -> None:
+        from torch import nn
+
+        nonlinearity, slope = he_nonlinearity(activation)
+        getattr(nn.init, fn)(weight, a=slope, mode="fan_in", nonlinearity=nonlinearity)
+
+    return fill
 
 
-@INITIALIZERS.register("lecun_normal", doc="std = 1/sqrt(fan_in)")
-def _lecun_normal(weight: torch.Tensor, **_: object) -> None:
-    from torch import nn
-
-    nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="linear")
-
-
-@INITIALIZERS.register("lecun_uniform", doc="bound = sqrt(3/fan_in)")
-def _lecun_uniform(weight: torch.Tensor, **_: object) -> None:
-    from torch import nn
-
-    nn.init.kaiming_uniform_(weight, mode="fan_in", nonlinearity="linear")
-
-
-@INITIALIZERS.register("orthogonal", doc="a (semi-)orthogonal matrix")
-def _orthogonal(weight: torch.Tensor, **_: object) -> None:
-    from torch import nn
-
-    nn.init.orthogonal_(weight)
-
-
-@INITIALIZERS.register("normal", doc="N(0, init_std)")
-def _normal(weight: torch.Tensor, *, init_std: float = 0.05, **_: object) -> None:
+def _normal(weight: torch.Tensor, *, init_std: float = 0.05, **_: Any) -> None:
     from torch import nn
 
     nn.init.normal_(weight, mean=0.0, std=init_std)
 
 
-@INITIALIZERS.register("uniform", doc="U(-init_range, init_range)")
-def _uniform(weight: torch.Tensor, *, init_range: float = 0.05, **_: object) -> None:
+def _uniform(weight: torch.Tensor, *, init_range: float = 0.05, **_: Any) -> None:
     from torch import nn
 
     nn.init.uniform_(weight, -init_range, init_range)
+
+
+INITIALIZERS.add("default", lambda weight, **_: None, doc="leave PyTorch's init")
+INITIALIZERS.add("glorot_uniform", _torch("xavier_uniform_"), aliases=("xavier_uniform",), doc="U(+-sqrt(6/(in+out)))")
+INITIALIZERS.add("glorot_normal", _torch("xavier_normal_"), aliases=("xavier_normal",), doc="N(0, 2/(in+out))")
+INITIALIZERS.add("he_uniform", _he("kaiming_uniform_"), aliases=("kaiming_uniform",), doc="fan-in, activation gain")
+INITIALIZERS.add("he_normal", _he("kaiming_normal_"), aliases=("kaiming_normal",), doc="fan-in, activation gain")
+INITIALIZERS.add("lecun_normal", _torch("kaiming_normal_", mode="fan_in", nonlinearity="linear"), doc="std 1/sqrt(in)")
+INITIALIZERS.add("lecun_uniform", _torch("kaiming_uniform_", mode="fan_in", nonlinearity="linear"), doc="U(+-sqrt(3/in))")
+INITIALIZERS.add("orthogonal", _torch("orthogonal_"), doc="a (semi-)orthogonal matrix")
+INITIALIZERS.add("normal", _normal, doc="N(0, init_std)")
+INITIALIZERS.add("uniform", _uniform, doc="U(-init_range, init_range)")
 
 
 def canonical_initializer(name: object) -> str:

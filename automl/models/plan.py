@@ -87,13 +87,11 @@ def plan_model(config: Mapping[str, Any] | ModelConfig, data_spec: DataSpec) -> 
     stem_shape = shape = family.stem_shape(cfg, data_spec)
     blocks: list[tuple[str, tuple[Any, ...]]] = []
     pool_before, n_params = None, 0
-    for name in LAYERS:
-        if name not in family.layers:
-            continue
+    for name in (n for n in LAYERS if n in family.layers):
         kind = LAYERS.get(name)
         if kind.flat_input and len(shape) > 1:
             pool_before, shape = name, (pooled_features(cfg.global_pool, shape),)
-        stages, shape, reason = kind.plan(cfg.blocks(name), shape)
+        stages, shape, reason = kind.plan(getattr(cfg, kind.list_key), shape)
         blocks.append((name, stages))
         if reason is not None:
             return ModelPlan(cfg, data_spec, stem_shape, tuple(blocks), pool_before, 0, n_out, 0, reason)

@@ -3,7 +3,7 @@
 from automl._lazy import lazy_exports
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
-    "converters": ("grid_size", "grid_values", "optuna_distributions", "ray_define_by_run"),
+    "converters": ("grid_size", "grid_values", "optuna_distributions"),
     "errors": ("Issue", "SpaceError", "UserInputError"),
     "params": ("Categorical", "Condition", "Fixed", "Float", "Int", "Param", "Repeat", "Section", "Space"),
     "sampling": ("RandomSuggest", "ReplaySuggest", "Sampled", "Suggest", "config_from_params", "flatten_config",

@@ -57,7 +57,6 @@ TRAINING_KEYS: dict[str, Key] = {
     "label_smoothing": _f(0.0, 1.0, hi_open=True), "huber_delta": _f(0.0, None, lo_open=True),
     "l1": _PENALTY, "l2": _PENALTY, "activity_l1": _PENALTY, "activity_l2": _PENALTY, "grad_clip": _f(0.0, None),
 }
-SECTIONS = {"model": MODEL_KEYS, "training": TRAINING_KEYS}
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 PRUNERS = ("hyperband", "successive_halving", "asha", "median", "percentile", "none")

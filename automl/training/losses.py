@@ -24,55 +24,26 @@ LOSSES: Registry[LossFn] = Registry("loss")
 LOSSES_BY_TASK: dict[str, tuple[str, ...]] = {t: () for t in TASKS}  # the losses (besides "auto") each task takes
 
 
-def _loss(name: str, tasks: tuple[str, ...], doc: str) -> Callable[[Callable[..., LossFn]], Callable[..., LossFn]]:
-    """Register a loss factory for `tasks` (the first loss registered for a task is its `auto` default)."""
+def _loss(name: str, tasks: tuple[str, ...], fn: str, doc: str, **hyper: str) -> None:
+    """Register torch.nn.functional.<fn> for `tasks`, passing it the `hyper`-named settings (torch's argument
+    name -> our key). The first loss registered for a task is its `auto` default."""
 
-    def deco(factory: Callable[..., LossFn]) -> Callable[..., LossFn]:
-        LOSSES.add(name, factory, doc=doc)
-        for t in tasks:
-            LOSSES_BY_TASK[t] = (*LOSSES_BY_TASK[t], name)
-        return factory
+    def make(**settings: float) -> LossFn:
+        import torch.nn.functional as F
 
-    return deco
+        return functools.partial(getattr(F, fn), **{arg: settings[key] for arg, key in hyper.items()})
+
+    LOSSES.add(name, make, doc=doc)
+    for t in tasks:
+        LOSSES_BY_TASK[t] = (*LOSSES_BY_TASK[t], name)
 
 
 LOSSES.add("auto", lambda **_: None, doc="the task's default: cross_entropy, bce or mse")  # resolved, never built
-
-
-@_loss("cross_entropy", ("multiclass",), "softmax cross-entropy with label_smoothing")
-def _cross_entropy(*, label_smoothing: float = 0.0, **_: Any) -> LossFn:
-    import torch.nn.functional as F
-
-    return functools.partial(F.cross_entropy, label_smoothing=label_smoothing)
-
-
-@_loss("bce", ("binary",), "binary cross-entropy on one logit")
-def _bce(**_: Any) -> LossFn:
-    import torch.nn.functional as F
-
-    return F.binary_cross_entropy_with_logits
-
-
-@_loss("mse", ("regression",), "mean squared error")
-def _mse(**_: Any) -> LossFn:
-    import torch.nn.functional as F
-
-    return F.mse_loss
-
-
-@_loss("mae", ("regression",), "mean absolute error")
-def _mae(**_: Any) -> LossFn:
-    import torch.nn.functional as F
-
-    return F.l1_loss
-
-
-@_loss("huber", ("regression",), "Huber loss with huber_delta")
-def _huber(*, huber_delta: float = 1.0, **_: Any) -> LossFn:
-    import torch.nn.functional as F
-
-    return functools.partial(F.huber_loss, delta=huber_delta)
-
+_loss("cross_entropy", ("multiclass",), "cross_entropy", "softmax cross-entropy", label_smoothing="label_smoothing")
+_loss("bce", ("binary",), "binary_cross_entropy_with_logits", "binary cross-entropy on one logit")
+_loss("mse", ("regression",), "mse_loss", "mean squared error")
+_loss("mae", ("regression",), "l1_loss", "mean absolute error")
+_loss("huber", ("regression",), "huber_loss", "Huber loss with huber_delta", delta="huber_delta")
 
 DEFAULT_LOSS: dict[str, str] = {t: names[0] for t, names in LOSSES_BY_TASK.items()}
 

@@ -1,13 +1,12 @@
 """Optimizers from `config["training"]` (see docs/CONFIG.md for the keys and defaults).
 
-OPTIMIZERS maps each name to `factory(params, hp) -> torch.optim.Optimizer`, with `hp` the resolved
-hyperparameters; torch-free to import, so the YAML validator reads the names without loading torch.
+OPTIMIZERS maps each name to `factory(params, hp) -> torch.optim.Optimizer`, `hp` holding every resolved
+hyperparameter; torch-free to import, so the YAML validator reads the names without loading torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from automl.registry import Registry
@@ -18,72 +17,34 @@ if TYPE_CHECKING:
 DEFAULT_LR = 1e-3
 DEFAULT_EPS = 1e-8
 
-
-@dataclass(frozen=True)
-class Hyper:
-    """The optimizer keys of `config["training"]`, defaults filled; `rho` is None when not set."""
-
-    lr: float = DEFAULT_LR
-    eps: float = DEFAULT_EPS
-    weight_decay: float = 0.0
-    momentum: float = 0.0
-    nesterov: bool = False
-    betas: tuple[float, float] = (0.9, 0.999)
-    rho: float | None = None
-
-
 OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer")
 
 
-@OPTIMIZERS.register("sgd", doc="SGD with optional (Nesterov) momentum")
-def _sgd(params: Iterable[Any], hp: Hyper) -> torch.optim.Optimizer:
-    import torch
+def _torch(name: str, cls: str, *keys: str, doc: str) -> None:
+    """Register torch.optim.<cls>, given the hyperparameters named in `keys` (torch's argument names)."""
 
-    if hp.nesterov and hp.momentum <= 0:
-        raise ValueError("sgd: nesterov=True requires momentum > 0")
-    return torch.optim.SGD(params, lr=hp.lr, momentum=hp.momentum, nesterov=hp.nesterov, weight_decay=hp.weight_decay)
-
-
-@OPTIMIZERS.register("adagrad")
-def _adagrad(params: Iterable[Any], hp: Hyper) -> torch.optim.Optimizer:
-    import torch
-
-    return torch.optim.Adagrad(params, lr=hp.lr, eps=hp.eps, weight_decay=hp.weight_decay)
-
-
-@OPTIMIZERS.register("adadelta", doc="rho defaults to 0.9")
-def _adadelta(params: Iterable[Any], hp: Hyper) -> torch.optim.Optimizer:
-    import torch
-
-    rho = 0.9 if hp.rho is None else hp.rho
-    return torch.optim.Adadelta(params, lr=hp.lr, rho=rho, eps=hp.eps, weight_decay=hp.weight_decay)
-
-
-@OPTIMIZERS.register("rmsprop", doc="rho (torch's alpha) defaults to 0.99")
-def _rmsprop(params: Iterable[Any], hp: Hyper) -> torch.optim.Optimizer:
-    import torch
-
-    alpha = 0.99 if hp.rho is None else hp.rho
-    return torch.optim.RMSprop(params, lr=hp.lr, alpha=alpha, eps=hp.eps, momentum=hp.momentum,
-                               weight_decay=hp.weight_decay)
-
-
-def _adam_like(cls: str, doc: str) -> None:
-    def make(params: Iterable[Any], hp: Hyper) -> torch.optim.Optimizer:
+    def make(params: Iterable[Any], hp: Mapping[str, Any]) -> torch.optim.Optimizer:
         import torch
 
-        return getattr(torch.optim, cls)(params, lr=hp.lr, betas=hp.betas, eps=hp.eps, weight_decay=hp.weight_decay)
+        if "nesterov" in keys and hp["nesterov"] and hp["momentum"] <= 0:
+            raise ValueError(f"{name}: nesterov=True requires momentum > 0")
+        return getattr(torch.optim, cls)(params, lr=hp["lr"], weight_decay=hp["weight_decay"], **{k: hp[k] for k in keys})
 
-    OPTIMIZERS.add(cls.lower(), make, doc=doc)
-
-
-_adam_like("Adam", "Adam, weight_decay as plain L2")
-_adam_like("AdamW", "Adam with decoupled weight decay")
-_adam_like("Adamax", "Adam with the infinity norm")
-_adam_like("NAdam", "Adam with Nesterov momentum")
+    OPTIMIZERS.add(name, make, doc=doc)
 
 
-def _f(cfg: Mapping[str, Any], key: str, default: float) -> float:
+_torch("sgd", "SGD", "momentum", "nesterov", doc="SGD with optional momentum (Nesterov needs momentum > 0)")
+_torch("adagrad", "Adagrad", "eps", doc="per-parameter lr from summed squared gradients")
+_torch("adadelta", "Adadelta", "rho", "eps", doc="rho defaults to 0.9")
+_torch("rmsprop", "RMSprop", "alpha", "eps", "momentum", doc="rho (torch's alpha) defaults to 0.99")
+_torch("adam", "Adam", "betas", "eps", doc="Adam, weight_decay as plain L2")
+_torch("adamw", "AdamW", "betas", "eps", doc="Adam with decoupled weight decay")
+_torch("adamax", "Adamax", "betas", "eps", doc="Adam with the infinity norm")
+_torch("nadam", "NAdam", "betas", "eps", doc="Adam with Nesterov momentum")
+
+
+def setting(cfg: Mapping[str, Any], key: str, default: float) -> float:
+    """A number of `config["training"]`; its default when absent or None (an inactive conditional)."""
     value = cfg.get(key)
     return float(default if value is None else value)
 
@@ -98,10 +59,10 @@ def make_optimizer(params: Iterable[Any], training_cfg: Mapping[str, Any] | None
     name = str(cfg.get("optimizer") or "adam").lower()
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
-    hp = Hyper(lr=_f(cfg, "lr", DEFAULT_LR), eps=_f(cfg, "eps", DEFAULT_EPS), weight_decay=_f(cfg, "weight_decay", 0.0),
-               momentum=_f(cfg, "momentum", 0.0), nesterov=bool(cfg.get("nesterov") or False),
-               betas=(_f(cfg, "beta1", 0.9), _f(cfg, "beta2", 0.999)),
-               rho=None if cfg.get("rho") is None else float(cfg["rho"]))
-    if hp.lr <= 0:
-        raise ValueError(f"lr must be > 0, got {hp.lr}")
+    hp = {"lr": setting(cfg, "lr", DEFAULT_LR), "eps": setting(cfg, "eps", DEFAULT_EPS), "weight_decay": setting(cfg, "weight_decay", 0.0),
+          "momentum": setting(cfg, "momentum", 0.0), "nesterov": bool(cfg.get("nesterov") or False),
+          "betas": (setting(cfg, "beta1", 0.9), setting(cfg, "beta2", 0.999)), "rho": setting(cfg, "rho", 0.9),
+          "alpha": setting(cfg, "rho", 0.99)}
+    if hp["lr"] <= 0:
+        raise ValueError(f"lr must be > 0, got {hp['lr']}")
     return OPTIMIZERS.create(name, params, hp)

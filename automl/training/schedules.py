@@ -1,20 +1,9 @@
-"""Learning-rate schedules from `config["training"]`.
+"""Learning-rate schedules from `config["training"]`, each documented by its registry entry's formula.
 
-All schedules are stepped once per epoch (after the epoch) except `one_cycle`, which is stepped once per
-batch and is built with `epochs * steps_per_epoch` total steps. `epoch` below is 0-based; `lr` is the
-configured learning rate (the peak for one_cycle) and `E` the number of epochs.
-
-    none             lr
-    step             lr * gamma ** (epoch // step_size)
-    exponential      lr * gamma ** epoch
-    inverse_time     lr / (1 + decay_rate * epoch)
-    linear           lr * (1 - (1 - f) * epoch / (E - 1))               f = final_lr_fraction
-    cosine           lr * (f + (1 - f) * (1 + cos(pi * epoch / (E - 1))) / 2)
-    one_cycle        torch OneCycleLR(max_lr=lr, pct_start=warmup_pct), no momentum cycling
-    cosine_restarts  f*lr + (lr - f*lr) * (1 + cos(pi * t / T_i)) / 2, T_0 = restart_period, T_mult = restart_mult
-
-SCHEDULES maps each name to `factory(optimizer, p: ScheduleParams, steps_per_epoch) -> LRScheduler | None`;
-torch-free to import (factories import torch), so the YAML validator reads the names without loading torch.
+All schedules are stepped once per epoch (after the epoch; `epoch` is 0-based, E the number of epochs,
+f = final_lr_fraction) except `one_cycle`, which is stepped once per batch over `epochs * steps_per_epoch`
+steps. SCHEDULES maps each name to `factory(optimizer, p: ScheduleParams, steps_per_epoch)`; torch-free to
+import (factories import torch), so the YAML validator reads the names without loading torch.
 """
 
 from __future__ import annotations
@@ -26,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from automl.registry import Registry
+from automl.training.optimizers import setting
 
 if TYPE_CHECKING:
     import torch
@@ -89,17 +79,17 @@ def _progress(p: ScheduleParams, epoch: int) -> float:
     return min(epoch, last) / last
 
 
-@_per_epoch("linear", "lr down to final_lr_fraction * lr at the last epoch")
+@_per_epoch("linear", "lr * (1 - (1 - f) * epoch / (E - 1))")
 def _linear(p: ScheduleParams, epoch: int) -> float:
     return 1.0 - (1.0 - p.final_fraction) * _progress(p, epoch)
 
 
-@_per_epoch("cosine", "half a cosine from lr to final_lr_fraction * lr")
+@_per_epoch("cosine", "lr * (f + (1 - f) * (1 + cos(pi * epoch / (E - 1))) / 2)")
 def _cosine(p: ScheduleParams, epoch: int) -> float:
     return p.final_fraction + (1.0 - p.final_fraction) * (1.0 + math.cos(math.pi * _progress(p, epoch))) / 2.0
 
 
-@SCHEDULES.register("one_cycle", doc="OneCycleLR stepped per batch, peak lr after warmup_pct of the steps")
+@SCHEDULES.register("one_cycle", doc="torch OneCycleLR(max_lr=lr, pct_start=warmup_pct), no momentum cycling")
 def _one_cycle(optimizer: torch.optim.Optimizer, p: ScheduleParams, steps_per_epoch: int) -> LRScheduler:
     from torch.optim.lr_scheduler import OneCycleLR
 
@@ -108,15 +98,12 @@ def _one_cycle(optimizer: torch.optim.Optimizer, p: ScheduleParams, steps_per_ep
                       cycle_momentum=False)
 
 
-@_per_epoch("cosine_restarts", "SGDR: cosine cycles of restart_period epochs, each restart_mult times longer")
+@_per_epoch("cosine_restarts", "f*lr + (1-f)*lr * (1 + cos(pi * t / T_i)) / 2, T_0 = restart_period, T_mult = restart_mult")
 def _cosine_restarts(p: ScheduleParams, epoch: int) -> float:
-    t_cur, t_i = restart_position(epoch, p.restart_period, p.restart_mult)
+    t_cur, t_i = epoch, p.restart_period  # epochs since the last restart, length of the current cycle
+    while t_cur >= t_i:
+        t_cur, t_i = t_cur - t_i, t_i * p.restart_mult
     return p.final_fraction + (1.0 - p.final_fraction) * (1.0 + math.cos(math.pi * t_cur / t_i)) / 2.0
-
-
-def _num(cfg: Mapping[str, Any], key: str, default: float) -> float:
-    value = cfg.get(key)
-    return float(default if value is None else value)
 
 
 def schedule_name(training_cfg: Mapping[str, Any] | None) -> str:
@@ -131,16 +118,6 @@ def is_per_batch(training_cfg: Mapping[str, Any] | None) -> bool:
     return schedule_name(training_cfg) in PER_BATCH_SCHEDULES
 
 
-def restart_position(epoch: int, period: int, mult: int) -> tuple[int, int]:
-    """(epochs since the last restart, length of the current cycle) for SGDR with T_0=period, T_mult=mult."""
-    t_i = period
-    t_cur = epoch
-    while t_cur >= t_i:
-        t_cur -= t_i
-        t_i *= mult
-    return t_cur, t_i
-
-
 def make_scheduler(
     optimizer: torch.optim.Optimizer,
     training_cfg: Mapping[str, Any] | None,
@@ -152,13 +129,13 @@ def make_scheduler(
     name = schedule_name(cfg)
     p = ScheduleParams(
         epochs=max(int(epochs), 1),
-        step_size=int(_num(cfg, "step_size", 10)),
-        gamma=_num(cfg, "gamma", 0.5),
-        decay_rate=_num(cfg, "decay_rate", 0.1),
-        final_fraction=_num(cfg, "final_lr_fraction", 0.0),
-        restart_period=int(_num(cfg, "restart_period", 10)),
-        restart_mult=int(_num(cfg, "restart_mult", 1)),
-        warmup_pct=_num(cfg, "warmup_pct", 0.3),
+        step_size=int(setting(cfg, "step_size", 10)),
+        gamma=setting(cfg, "gamma", 0.5),
+        decay_rate=setting(cfg, "decay_rate", 0.1),
+        final_fraction=setting(cfg, "final_lr_fraction", 0.0),
+        restart_period=int(setting(cfg, "restart_period", 10)),
+        restart_mult=int(setting(cfg, "restart_mult", 1)),
+        warmup_pct=setting(cfg, "warmup_pct", 0.3),
     )
     if p.step_size < 1 or p.restart_period < 1 or p.restart_mult < 1:
         raise ValueError("step_size, restart_period and restart_mult must be >= 1")

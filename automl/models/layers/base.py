@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from automl.models.activations import canonical_activation
 from automl.registry import Registry
 
 if TYPE_CHECKING:
@@ -22,18 +23,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LayerKind:
-    """One layer kind: per-layer YAML keys, config resolver, shape/param rule and module builder.
+    """One layer kind: per-layer YAML keys, config dataclass, shape/param rule and module builder.
 
     Calling it resolves one layer's dict into its config dataclass, so LAYERS is a name -> factory registry.
     `plan(configs, shape) -> (stages, out_shape, reason)`; every stage has `.index`, `.cfg` and `.n_params`.
     """
 
     name: str  # module prefix ("conv" -> conv1, conv2, ...) and YAML keys conv_blocks / n_conv_blocks
-    keys: Mapping[str, Key]
-    resolve: Callable[[Mapping[str, Any], str], Any]
+    keys: Mapping[str, Key]  # one per config field: the validator's rule, and the resolver's
+    config: type  # frozen dataclass; its field defaults are the layer's defaults
     plan: Callable[[tuple[Any, ...], tuple[int, ...]], tuple[tuple[Any, ...], tuple[int, ...], str | None]]
     build: Callable[[Any], nn.Module]
-    default_count: int = 1  # layers when the space gives neither a count nor a list
     flat_input: bool = False  # True: takes (features,); a (C, *S) map is globally pooled before it
 
     @property
@@ -45,7 +45,22 @@ class LayerKind:
         return f"n_{self.name}_blocks"
 
     def __call__(self, entry: Mapping[str, Any], where: str) -> Any:
-        return self.resolve(entry, where)
+        """A layer's dict -> its config: absent keys take the defaults, values are checked by their key."""
+        default, values = self.config(), {}
+        for name, key in self.keys.items():
+            v, path = get(entry, name, getattr(default, name)), f"{where}.{name}"
+            if name == "activation":  # aliases and case are accepted here, the validator offers canonical names
+                v = canonical_activation(v)
+            elif key.kind == "int":
+                v = as_int(v, path, minimum=None if key.lo is None else int(key.lo))
+            elif key.kind == "enum":
+                v = choice(entry, name, v, key.choices, where)
+            elif key.kind == "bool" and not isinstance(v, bool):
+                raise ValueError(f"{path} must be true or false, got {v!r}")
+            elif key.kind == "float" and not key.check(as_float(v, path)):
+                raise ValueError(f"{path} must be {key.allowed()}, got {v!r}")
+            values[name] = float(v) if key.kind == "float" else v
+        return self.config(**values)
 
 
 LAYERS: Registry[Any] = Registry("layer kind")
@@ -75,19 +90,6 @@ def as_float(value: Any, name: str, positive: bool = False) -> float:
     if positive and value <= 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
     return float(value)
-
-
-def as_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {value!r}")
-    return value
-
-
-def as_dropout(value: Any, name: str) -> float:
-    p = as_float(value, name)
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {p}")
-    return p
 
 
 def choice(m: Mapping[str, Any], key: str, default: str, allowed: Iterable[str], where: str) -> str:

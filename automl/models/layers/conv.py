@@ -8,22 +8,12 @@ itself does to the shape (channels, stride, 'valid' cropping), never the pooling
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from automl.models.activations import ACTIVATIONS, canonical_activation
-from automl.models.layers.base import (
-    LAYERS,
-    LayerKind,
-    as_bool,
-    as_dropout,
-    as_int,
-    choice,
-    get,
-    main_path,
-    tag,
-)
+from automl.models.activations import ACTIVATIONS
+from automl.models.layers.base import LAYERS, LayerKind, main_path, tag
 from automl.registry import Registry
 from automl.space.keys import _B, _DROPOUT, _E, _i
 
@@ -82,22 +72,6 @@ class ConvBlockConfig:
     batch_norm: bool = False
     dropout: float = 0.0
     residual: bool = False
-
-
-def resolve(b: Mapping[str, Any], where: str) -> ConvBlockConfig:
-    d = ConvBlockConfig()
-    return ConvBlockConfig(
-        filters=as_int(get(b, "filters", d.filters), f"{where}.filters", minimum=1),
-        kernel_size=as_int(get(b, "kernel_size", d.kernel_size), f"{where}.kernel_size", minimum=1),
-        stride=as_int(get(b, "stride", d.stride), f"{where}.stride", minimum=1),
-        padding=choice(b, "padding", d.padding, PADDINGS, where),
-        activation=canonical_activation(get(b, "activation", d.activation)),
-        pool=choice(b, "pool", d.pool, POOLS, where),
-        pool_size=as_int(get(b, "pool_size", d.pool_size), f"{where}.pool_size", minimum=1),
-        batch_norm=as_bool(get(b, "batch_norm", d.batch_norm), f"{where}.batch_norm"),
-        dropout=as_dropout(get(b, "dropout", d.dropout), f"{where}.dropout"),
-        residual=as_bool(get(b, "residual", d.residual), f"{where}.residual"),
-    )
 
 
 @dataclass(frozen=True)
@@ -214,4 +188,4 @@ KEYS = {
     "activation": _E(ACTIVATIONS), "pool": _E(POOLS), "pool_size": _i(1, 64), "batch_norm": _B,
     "dropout": _DROPOUT, "residual": _B,
 }
-LAYERS.add("conv", LayerKind("conv", KEYS, resolve, plan, build), doc=ConvBlockConfig.__doc__ or "")
+LAYERS.add("conv", LayerKind("conv", KEYS, ConvBlockConfig, plan, build), doc=ConvBlockConfig.__doc__ or "")

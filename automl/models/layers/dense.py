@@ -6,12 +6,11 @@ Its one home: per-layer YAML keys, config, shape/param rule and module.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from automl.models.activations import ACTIVATIONS, canonical_activation
-from automl.models.layers.base import LAYERS, LayerKind, as_bool, as_dropout, as_int, get, main_path, tag
+from automl.models.activations import ACTIVATIONS
+from automl.models.layers.base import LAYERS, LayerKind, main_path, tag
 from automl.space.keys import _B, _DROPOUT, _E, _i
 
 if TYPE_CHECKING:
@@ -27,17 +26,6 @@ class DenseBlockConfig:
     batch_norm: bool = False
     dropout: float = 0.0
     residual: bool = False
-
-
-def resolve(b: Mapping[str, Any], where: str) -> DenseBlockConfig:
-    d = DenseBlockConfig()
-    return DenseBlockConfig(
-        units=as_int(get(b, "units", d.units), f"{where}.units", minimum=1),
-        activation=canonical_activation(get(b, "activation", d.activation)),
-        batch_norm=as_bool(get(b, "batch_norm", d.batch_norm), f"{where}.batch_norm"),
-        dropout=as_dropout(get(b, "dropout", d.dropout), f"{where}.dropout"),
-        residual=as_bool(get(b, "residual", d.residual), f"{where}.residual"),
-    )
 
 
 @dataclass(frozen=True)
@@ -99,4 +87,4 @@ def build(stage: DenseStage) -> nn.Sequential:
 
 
 KEYS = {"units": _i(1, 1_000_000), "activation": _E(ACTIVATIONS), "batch_norm": _B, "dropout": _DROPOUT, "residual": _B}
-LAYERS.add("dense", LayerKind("dense", KEYS, resolve, plan, build, flat_input=True), doc=DenseBlockConfig.__doc__ or "")
+LAYERS.add("dense", LayerKind("dense", KEYS, DenseBlockConfig, plan, build, flat_input=True), doc=DenseBlockConfig.__doc__ or "")
