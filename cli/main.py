@@ -59,20 +59,9 @@ def user_errors(fn):
 
 def resolve_space(space: str) -> Path:
     """A path to a YAML file, or the name of a shipped space."""
-    p = Path(space)
-    if p.exists():
-        return p
-    from automl.spaces import shipped_spaces
+    from automl.space.shipped import resolve_space as resolve
 
-    shipped = shipped_spaces()
-    if space in shipped:
-        return shipped[space]
-    from automl.space.errors import UserInputError, did_you_mean
-
-    raise UserInputError(
-        f"Search space {space!r} is neither a file nor a shipped space{did_you_mean(space, shipped)}; "
-        f"shipped: {', '.join(shipped)} (see `automl spaces list`)."
-    )
+    return resolve(space)
 
 
 @app.command()
@@ -353,7 +342,7 @@ def spaces_list() -> None:
     Example: automl spaces list
     """
     from automl.space import load_space
-    from automl.spaces import shipped_spaces
+    from automl.space.shipped import shipped_spaces
 
     for name, path in shipped_spaces().items():
         s = load_space(path)

@@ -188,7 +188,7 @@ def test_trials_table_export_and_state_filter(run, tmp_path):
 # --- spaces, datasets -----------------------------------------------------------------------------------------
 
 def test_spaces_list_show_validate(tmp_path):
-    from automl.spaces import shipped_spaces
+    from automl.space.shipped import shipped_spaces
 
     shipped = shipped_spaces()
     listing = cli("spaces", "list").output

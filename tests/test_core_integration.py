@@ -29,13 +29,32 @@ from automl.data import BUILTIN_DATASETS, Dataset, SealedSplit, Split, load_data
 from automl.models import ACTIVATIONS as MODEL_ACTIVATIONS
 from automl.models import build_model
 from automl.models import config as model_config
-from automl.models.activations import ACTIVATION_ALIASES, canonical_activation
-from automl.models.initializers import INITIALIZER_ALIASES
+from automl.models.activations import canonical_activation
 from automl.models.initializers import INITIALIZERS as MODEL_INITIALIZERS
-from automl.space import RandomSuggest, SpaceError, load_space, parse_space, sample, vocab
+from automl.models.layers import conv as conv_layer
+from automl.space import RandomSuggest, SpaceError, load_space, parse_space, sample, schema
 from automl.space.schema import SearchSpace
 from automl.training import LOSSES, LOSSES_BY_TASK, OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 from automl.trial import STATUSES, TrialResult, run_trial
+
+ACTIVATION_ALIASES = MODEL_ACTIVATIONS.aliases()
+INITIALIZER_ALIASES = MODEL_INITIALIZERS.aliases()
+
+
+class vocab:
+    """The names the YAML validator accepts, read from its keys (each comes from a registry)."""
+
+    ACTIVATIONS = schema.DENSE_KEYS["activation"].choices
+    INITIALIZERS = schema.MODEL_KEYS["init"].choices
+    OPTIMIZERS = schema.TRAINING_KEYS["optimizer"].choices
+    SCHEDULES = schema.TRAINING_KEYS["schedule"].choices
+    LOSSES = schema.TRAINING_KEYS["loss"].choices
+    LOSSES_BY_TASK = schema.LOSSES_BY_TASK
+    FAMILIES = schema.MODEL_KEYS["family"].choices
+    POOLS = schema.CONV_KEYS["pool"].choices
+    GLOBAL_POOLS = schema.MODEL_KEYS["global_pool"].choices
+    PADDINGS = schema.CONV_KEYS["padding"].choices
+
 
 REPO = Path(__file__).resolve().parents[1]
 SPACES_DIR = REPO / "search_spaces"
@@ -228,10 +247,11 @@ def test_vocab_tuples_equal_the_implementations():
     assert tuple(vocab.SCHEDULES) == tuple(SCHEDULES)
     assert tuple(vocab.LOSSES) == tuple(LOSSES)
     assert vocab.LOSSES_BY_TASK == LOSSES_BY_TASK
-    assert tuple(vocab.FAMILIES) == model_config.FAMILIES
-    assert tuple(vocab.POOLS) == model_config.POOLS
-    assert tuple(vocab.GLOBAL_POOLS) == model_config.GLOBAL_POOLS
-    assert tuple(vocab.PADDINGS) == model_config.PADDINGS
+    assert tuple(schema.CONV_KEYS["activation"].choices) == tuple(vocab.ACTIVATIONS)
+    assert tuple(vocab.FAMILIES) == tuple(model_config.FAMILIES)
+    assert tuple(vocab.POOLS) == tuple(conv_layer.POOLS)
+    assert tuple(vocab.GLOBAL_POOLS) == tuple(model_config.GLOBAL_POOLS)
+    assert tuple(vocab.PADDINGS) == tuple(conv_layer.PADDINGS)
 
 
 _ACTIVATION_MODULES = {

@@ -684,7 +684,7 @@ _conv_block = st.fixed_dictionaries(
         "kernel_size": st.integers(1, 6),
         "stride": st.integers(1, 3),
         "padding": st.sampled_from(["same", "valid"]),
-        "activation": st.sampled_from(ACTIVATIONS),
+        "activation": st.sampled_from(ACTIVATIONS.names()),
         "pool": st.sampled_from(["none", "max", "avg"]),
         "pool_size": st.integers(1, 4),
         "batch_norm": st.booleans(),
@@ -696,7 +696,7 @@ _dense_block = st.fixed_dictionaries(
     {},
     optional={
         "units": st.integers(1, 12),
-        "activation": st.sampled_from(ACTIVATIONS),
+        "activation": st.sampled_from(ACTIVATIONS.names()),
         "batch_norm": st.booleans(),
         "dropout": st.sampled_from([0.0, 0.3]),
         "residual": st.booleans(),
@@ -711,7 +711,7 @@ _model = st.fixed_dictionaries(
     optional={
         "embedding_dim": st.integers(1, 5),
         "global_pool": st.sampled_from(["flatten", "avg", "max"]),
-        "init": st.sampled_from(INITIALIZERS),
+        "init": st.sampled_from(INITIALIZERS.names()),
         "bias_init": st.sampled_from([0.0, 0.5]),
         "max_params": st.sampled_from([None, 200, 100_000]),
     },

@@ -25,8 +25,8 @@ from automl.space import (
     optuna_distributions,
     parse_space,
     sample,
-    vocab,
 )
+from automl.space.schema import DENSE_KEYS, TRAINING_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACES = sorted((ROOT / "search_spaces").glob("*.yaml"))
@@ -203,14 +203,14 @@ def float_spec(draw, lo=1e-5, hi=1.0):
 @st.composite
 def random_space(draw):
     step = draw(st.integers(1, 8))
-    opt_choices = draw(st.lists(st.sampled_from(vocab.OPTIMIZERS), min_size=1, max_size=5, unique=True))
+    opt_choices = draw(st.lists(st.sampled_from(TRAINING_KEYS["optimizer"].choices), min_size=1, max_size=5, unique=True))
     cond_on = draw(st.sampled_from(opt_choices))
     training = {
         "optimizer": {"choices": opt_choices},
         "lr": draw(float_spec()),
         "momentum": {**draw(float_spec(0.0, 0.99)), "log": False, "when": {"optimizer": cond_on}},
         "batch_size": {"type": "int", "low": 8, "high": 8 + step * draw(st.integers(0, 60)), "step": step},
-        "schedule": {"choices": draw(st.lists(st.sampled_from(vocab.SCHEDULES), min_size=1, max_size=3, unique=True))},
+        "schedule": {"choices": draw(st.lists(st.sampled_from(TRAINING_KEYS["schedule"].choices), min_size=1, max_size=3, unique=True))},
     }
     hi = draw(st.integers(0, 4))
     model = {
@@ -220,7 +220,7 @@ def random_space(draw):
             "shared": draw(st.lists(st.sampled_from(["activation", "kernel_size", "pool"]), unique=True, max_size=2)),
             "filters": {"low": 4, "high": 64, "log": draw(st.booleans())},
             "kernel_size": {"choices": draw(st.lists(st.integers(1, 9), min_size=1, max_size=4, unique=True))},
-            "activation": {"choices": draw(st.lists(st.sampled_from(vocab.ACTIVATIONS), min_size=1, max_size=3, unique=True))},
+            "activation": {"choices": draw(st.lists(st.sampled_from(DENSE_KEYS["activation"].choices), min_size=1, max_size=3, unique=True))},
             "pool": {"choices": ["none", "max", "avg"]},
             "pool_size": {"choices": [2, 3], "when": {"pool": ["max", "avg"]}},
             "dropout": {"low": 0.0, "high": 0.5},

@@ -6,31 +6,13 @@ logits, features = model(x, return_features=True)
 print(model_summary(model, data_spec))
 """
 
-from __future__ import annotations
+from automl._lazy import lazy_exports
 
-from automl.models.activations import ACTIVATIONS, make_activation
-from automl.models.build import Net, build_model
-from automl.models.config import ConvBlockConfig, DenseBlockConfig, ModelConfig
-from automl.models.initializers import INITIALIZERS, initialize
-from automl.models.plan import InfeasibleConfig, ModelPlan, check_feasible, count_params, plan_model
-from automl.models.summary import LayerRow, ModelSummary, model_summary
-
-__all__ = [
-    "ACTIVATIONS",
-    "INITIALIZERS",
-    "ConvBlockConfig",
-    "DenseBlockConfig",
-    "InfeasibleConfig",
-    "LayerRow",
-    "ModelConfig",
-    "ModelPlan",
-    "ModelSummary",
-    "Net",
-    "build_model",
-    "check_feasible",
-    "count_params",
-    "initialize",
-    "make_activation",
-    "model_summary",
-    "plan_model",
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "activations": ("ACTIVATIONS", "make_activation"),
+    "build": ("Net", "build_model"),
+    "config": ("ConvBlockConfig", "DenseBlockConfig", "ModelConfig"),
+    "initializers": ("INITIALIZERS", "initialize"),
+    "plan": ("InfeasibleConfig", "ModelPlan", "check_feasible", "count_params", "plan_model"),
+    "summary": ("LayerRow", "ModelSummary", "model_summary"),
+})

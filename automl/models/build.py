@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +9,9 @@ import torch
 from torch import nn
 
 from automl.data.spec import DataSpec
-from automl.models.blocks import GlobalPool, TokenEmbedding, conv_block, dense_block
+from automl.models.families import FAMILIES, GLOBAL_POOLS
 from automl.models.initializers import ACTIVATION_ATTR, initialize
+from automl.models.layers import LAYERS
 from automl.models.plan import InfeasibleConfig, ModelPlan, plan_model
 
 
@@ -40,38 +40,18 @@ class Net(nn.Module):
         return out
 
 
-def _stem(plan: ModelPlan) -> OrderedDict[str, nn.Module]:
-    spec, cfg = plan.spec, plan.cfg
-    layers: OrderedDict[str, nn.Module] = OrderedDict()
-    if cfg.family == "cnn":
-        if spec.input_kind == "tokens":
-            layers["embed"] = TokenEmbedding(spec.vocab_size, cfg.embedding_dim)
-        elif spec.input_kind == "flat":
-            layers["unflatten"] = nn.Unflatten(1, (1, spec.input_shape[0]))  # (N, F) -> (N, 1, F) signal
-    else:
-        if spec.input_kind == "tokens":
-            layers["embed"] = nn.Embedding(spec.vocab_size, cfg.embedding_dim, padding_idx=0)
-            layers["flatten"] = nn.Flatten(1)
-        elif spec.input_kind != "flat":
-            layers["flatten"] = nn.Flatten(1)
-    return layers
-
-
 def build_from_plan(plan: ModelPlan) -> Net:
-    """Build and initialise the network of a feasible plan."""
+    """Build and initialise the network of a feasible plan: stem, each layer kind's blocks, head."""
     if plan.reason is not None:
         raise InfeasibleConfig(plan.reason)
     cfg = plan.cfg
-    layers = _stem(plan)
-    for stage in plan.conv:
-        layers[f"conv{stage.index}"] = conv_block(stage)
-    if cfg.family == "cnn":
-        if cfg.global_pool == "flatten":
-            layers["flatten"] = nn.Flatten(1)
-        else:
-            layers["global_pool"] = GlobalPool(cfg.global_pool, len(plan.stem_size))
-    for stage in plan.dense:
-        layers[f"dense{stage.index}"] = dense_block(stage)
+    layers = FAMILIES.get(cfg.family)(plan)
+    for name, stages in plan.blocks:
+        if name == plan.pool_before:
+            pool_name = "flatten" if cfg.global_pool == "flatten" else "global_pool"
+            layers[pool_name] = GLOBAL_POOLS.create(cfg.global_pool, len(plan.stem_shape) - 1)
+        for stage in stages:
+            layers[f"{name}{stage.index}"] = LAYERS.get(name).build(stage)
     head = nn.Linear(plan.n_head_in, plan.n_outputs)
     setattr(head, ACTIVATION_ATTR, "identity")  # logits / regression outputs: linear gain for He init
     model = Net(nn.Sequential(layers), head, plan)

@@ -1,51 +1,79 @@
 """Weight initialisers by config name, applied to Linear/Conv weights; biases get a constant.
 
 BatchNorm (weight 1, bias 0) and the token embedding (N(0, 1), padding row 0) keep PyTorch's init: the
-fan-based schemes are meaningless for them.
+fan-based schemes are meaningless for them. Torch-free to import: the registry is what the validator reads.
 """
 
 from __future__ import annotations
 
-import math
-
-import torch
-from torch import nn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from automl.models.activations import he_nonlinearity
+from automl.registry import Registry
 
-INITIALIZERS: tuple[str, ...] = (
-    "default",
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_normal",
-    "lecun_uniform",
-    "orthogonal",
-    "normal",
-    "uniform",
-)
-
-INITIALIZER_ALIASES: dict[str, str] = {
-    "xavier_uniform": "glorot_uniform",
-    "xavier_normal": "glorot_normal",
-    "kaiming_uniform": "he_uniform",
-    "kaiming_normal": "he_normal",
-}
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 # The builder tags every weight layer with the activation that follows it (identity for heads and
 # projections) so He init can pick the matching gain.
 ACTIVATION_ATTR = "_automl_activation"
 
-_WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
+# An initialiser fills one weight in place: fill(weight, activation=..., init_std=..., init_range=...).
+INITIALIZERS: Registry[None] = Registry("initializer")
+
+
+def _torch(fn: str, **kwargs: Any) -> Callable[..., None]:
+    """An initialiser calling torch.nn.init.<fn>(weight, **kwargs), importing torch only when called."""
+
+    def fill(weight: torch.Tensor, **_: Any) -> None:
+        from torch import nn
+
+        getattr(nn.init, fn)(weight, **kwargs)
+
+    return fill
+
+
+def _he(fn: str) -> Callable[..., None]:
+    def fill(weight: torch.Tensor, *, activation: str = "identity", **_: Any) -> None:
+        from torch import nn
+
+        nonlinearity, slope = he_nonlinearity(activation)
+        getattr(nn.init, fn)(weight, a=slope, mode="fan_in", nonlinearity=nonlinearity)
+
+    return fill
+
+
+def _normal(weight: torch.Tensor, *, init_std: float = 0.05, **_: Any) -> None:
+    from torch import nn
+
+    nn.init.normal_(weight, mean=0.0, std=init_std)
+
+
+def _uniform(weight: torch.Tensor, *, init_range: float = 0.05, **_: Any) -> None:
+    from torch import nn
+
+    nn.init.uniform_(weight, -init_range, init_range)
+
+
+INITIALIZERS.add("default", lambda weight, **_: None, doc="leave PyTorch's init")
+INITIALIZERS.add("glorot_uniform", _torch("xavier_uniform_"), aliases=("xavier_uniform",), doc="U(+-sqrt(6/(in+out)))")
+INITIALIZERS.add("glorot_normal", _torch("xavier_normal_"), aliases=("xavier_normal",), doc="N(0, 2/(in+out))")
+INITIALIZERS.add("he_uniform", _he("kaiming_uniform_"), aliases=("kaiming_uniform",), doc="fan-in, activation gain")
+INITIALIZERS.add("he_normal", _he("kaiming_normal_"), aliases=("kaiming_normal",), doc="fan-in, activation gain")
+INITIALIZERS.add("lecun_normal", _torch("kaiming_normal_", mode="fan_in", nonlinearity="linear"), doc="std 1/sqrt(in)")
+INITIALIZERS.add("lecun_uniform", _torch("kaiming_uniform_", mode="fan_in", nonlinearity="linear"), doc="U(+-sqrt(3/in))")
+INITIALIZERS.add("orthogonal", _torch("orthogonal_"), doc="a (semi-)orthogonal matrix")
+INITIALIZERS.add("normal", _normal, doc="N(0, init_std)")
+INITIALIZERS.add("uniform", _uniform, doc="U(-init_range, init_range)")
 
 
 def canonical_initializer(name: object) -> str:
     """Normalise an initialiser name (case, xavier_/kaiming_ aliases); ValueError names the accepted ones."""
     if not isinstance(name, str):
         raise ValueError(f"init must be a string, got {name!r}")
-    key = name.strip().lower()
-    key = INITIALIZER_ALIASES.get(key, key)
+    key = INITIALIZERS.canonical(name.strip().lower())
     if key not in INITIALIZERS:
         raise ValueError(
             f"unknown init {name!r}; expected one of {', '.join(INITIALIZERS)} (or xavier_*/kaiming_*)"
@@ -53,42 +81,6 @@ def canonical_initializer(name: object) -> str:
     return key
 
 
-@torch.no_grad()
-def init_weight(
-    weight: torch.Tensor,
-    init: str,
-    *,
-    activation: str = "identity",
-    init_std: float = 0.05,
-    init_range: float = 0.05,
-) -> None:
-    """Fill one Linear/Conv weight in place; 'default' leaves it as PyTorch made it."""
-    init = canonical_initializer(init)
-    if init == "default":
-        return
-    if init == "glorot_uniform":
-        nn.init.xavier_uniform_(weight)
-    elif init == "glorot_normal":
-        nn.init.xavier_normal_(weight)
-    elif init in ("he_uniform", "he_normal"):
-        nonlinearity, slope = he_nonlinearity(activation)
-        fill = nn.init.kaiming_uniform_ if init == "he_uniform" else nn.init.kaiming_normal_
-        fill(weight, a=slope, mode="fan_in", nonlinearity=nonlinearity)
-    elif init == "lecun_normal":
-        nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="linear")  # std = 1/sqrt(fan_in)
-    elif init == "lecun_uniform":
-        nn.init.kaiming_uniform_(weight, mode="fan_in", nonlinearity="linear")  # bound = sqrt(3/fan_in)
-    elif init == "orthogonal":
-        nn.init.orthogonal_(weight)
-    elif init == "normal":
-        nn.init.normal_(weight, mean=0.0, std=init_std)
-    elif init == "uniform":
-        nn.init.uniform_(weight, -init_range, init_range)
-    else:  # pragma: no cover - canonical_initializer guards this
-        raise AssertionError(init)
-
-
-@torch.no_grad()
 def initialize(
     model: nn.Module,
     init: str = "default",
@@ -98,40 +90,16 @@ def initialize(
     bias_init: float = 0.0,
 ) -> nn.Module:
     """Initialise every Linear/Conv of `model`; every such bias is set to `bias_init` (also for 'default')."""
-    for module in model.modules():
-        if not isinstance(module, _WEIGHT_LAYERS):
-            continue
-        init_weight(
-            module.weight,
-            init,
-            activation=getattr(module, ACTIVATION_ATTR, "identity"),
-            init_std=init_std,
-            init_range=init_range,
-        )
-        if module.bias is not None:
-            nn.init.constant_(module.bias, bias_init)
+    import torch
+    from torch import nn
+
+    fill = INITIALIZERS.get(canonical_initializer(init))
+    with torch.no_grad():
+        for module in model.modules():
+            if not isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d)):
+                continue
+            fill(module.weight, activation=getattr(module, ACTIVATION_ATTR, "identity"), init_std=init_std,
+                 init_range=init_range)
+            if module.bias is not None:
+                nn.init.constant_(module.bias, bias_init)
     return model
-
-
-def expected_std(
-    init: str,
-    fan_in: int,
-    fan_out: int,
-    activation: str = "identity",
-    init_std: float = 0.05,
-    init_range: float = 0.05,
-) -> float:
-    """Theoretical weight std of an initialiser (for tests and docs); NaN for 'default'/'orthogonal'."""
-    init = canonical_initializer(init)
-    if init == "glorot_uniform" or init == "glorot_normal":
-        return math.sqrt(2.0 / (fan_in + fan_out))
-    if init in ("he_uniform", "he_normal"):
-        nonlinearity, slope = he_nonlinearity(activation)
-        return nn.init.calculate_gain(nonlinearity, slope) / math.sqrt(fan_in)
-    if init in ("lecun_normal", "lecun_uniform"):
-        return 1.0 / math.sqrt(fan_in)
-    if init == "normal":
-        return init_std
-    if init == "uniform":
-        return init_range / math.sqrt(3.0)
-    return math.nan

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from automl.data.spec import DataSpec
-from automl.models.config import ConvBlockConfig, DenseBlockConfig, ModelConfig
+from automl.models.config import ModelConfig
+from automl.models.families import FAMILIES, pooled_features
+from automl.models.layers import LAYERS
 
 _INPUT_NDIM = {"flat": 1, "image": 3, "sequence": 2, "tokens": 1}
 
@@ -26,77 +28,15 @@ class InfeasibleConfig(ValueError):
 
 
 @dataclass(frozen=True)
-class ConvStage:
-    """One conv block with its channels-first shapes (spatial sizes without batch or channel dim)."""
-
-    index: int  # 1-based, as in messages and module names ("conv1")
-    cfg: ConvBlockConfig
-    in_channels: int
-    in_size: tuple[int, ...]
-    conv_size: tuple[int, ...]  # after the conv, before pooling
-    out_size: tuple[int, ...]  # after pooling
-
-    @property
-    def out_channels(self) -> int:
-        return self.cfg.filters
-
-    @property
-    def shortcut_crop(self) -> bool:
-        """'valid' padding shrinks the main path by kernel_size-1: the skip path is center-cropped to match."""
-        return self.cfg.residual and self.cfg.padding == "valid" and self.cfg.kernel_size > 1
-
-    @property
-    def shortcut_projection(self) -> bool:
-        """Channels or stride differ: a (strided) 1x1 conv, no bias, maps the skip path onto the main one."""
-        return self.cfg.residual and (self.in_channels != self.cfg.filters or self.cfg.stride > 1)
-
-    @property
-    def n_params(self) -> int:
-        c = self.cfg
-        n = self.in_channels * c.filters * c.kernel_size ** len(self.in_size)
-        n += 2 * c.filters if c.batch_norm else c.filters  # BN makes the conv bias redundant
-        if self.shortcut_projection:
-            n += self.in_channels * c.filters
-        return n
-
-
-@dataclass(frozen=True)
-class DenseStage:
-    """One dense block with its widths."""
-
-    index: int  # 1-based ("dense1")
-    cfg: DenseBlockConfig
-    in_features: int
-
-    @property
-    def out_features(self) -> int:
-        return self.cfg.units
-
-    @property
-    def shortcut_projection(self) -> bool:
-        return self.cfg.residual and self.in_features != self.cfg.units
-
-    @property
-    def n_params(self) -> int:
-        c = self.cfg
-        n = self.in_features * c.units
-        n += 2 * c.units if c.batch_norm else c.units
-        if self.shortcut_projection:
-            n += self.in_features * c.units
-        return n
-
-
-@dataclass(frozen=True)
 class ModelPlan:
     """Everything `build_model` needs, with `reason` set (and the plan cut short) when infeasible."""
 
     cfg: ModelConfig
     spec: DataSpec
-    stem_channels: int  # cnn: channels entering conv block 1; mlp: 0
-    stem_size: tuple[int, ...]  # cnn: spatial size entering conv block 1; mlp: ()
-    conv: tuple[ConvStage, ...]
-    n_features: int  # width entering the dense blocks (after global pool / flatten); 0 if infeasible
-    dense: tuple[DenseStage, ...]
+    stem_shape: tuple[int, ...]  # the first block's input: (C, *S) for a cnn, (features,) for an mlp
+    blocks: tuple[tuple[str, tuple[Any, ...]], ...]  # (layer kind, its stages) in network order
+    pool_before: str | None  # the layer kind the global pool precedes; None when nothing is pooled
+    n_head_in: int  # width entering the head; 0 when infeasible
     n_outputs: int
     n_params: int  # 0 when the shapes are infeasible
     reason: str | None
@@ -104,14 +44,6 @@ class ModelPlan:
     @property
     def feasible(self) -> bool:
         return self.reason is None
-
-    @property
-    def n_head_in(self) -> int:
-        return self.dense[-1].out_features if self.dense else self.n_features
-
-    @property
-    def embedding_params(self) -> int:
-        return self.spec.vocab_size * self.cfg.embedding_dim if self.spec.input_kind == "tokens" else 0
 
 
 def head_outputs(spec: DataSpec) -> int:
@@ -145,88 +77,33 @@ def validate_spec(spec: DataSpec) -> None:
     head_outputs(spec)
 
 
-def _describe(size: tuple[int, ...]) -> str:
-    return f"length {size[0]}" if len(size) == 1 else f"size {'x'.join(map(str, size))}"
-
-
-def _shrunk_note(index: int, start: tuple[int, ...], now: tuple[int, ...]) -> str:
-    if index == 1 or start == now:
-        return ""
-    blocks = "block 1" if index == 2 else f"blocks 1-{index - 1}"
-    return f" ({blocks} shrink the input {_describe(start)} to {'x'.join(map(str, now))})"
-
-
-def _plan_conv(
-    cfg: ModelConfig, channels: int, size: tuple[int, ...]
-) -> tuple[tuple[ConvStage, ...], str | None]:
-    stages: list[ConvStage] = []
-    start = size
-    for i, c in enumerate(cfg.conv_blocks, start=1):
-        k, s = c.kernel_size, c.stride
-        if c.padding == "same":
-            if s != 1:
-                return tuple(stages), f"conv block {i}: padding 'same' requires stride 1 (got stride {s})"
-            conv_size = size
-        else:
-            if min(size) < k:
-                return tuple(stages), (
-                    f"conv block {i}: input {_describe(size)} is smaller than kernel_size {k}"
-                    + _shrunk_note(i, start, size)
-                )
-            conv_size = tuple((d - k) // s + 1 for d in size)
-        out_size = conv_size
-        if c.pool != "none":
-            if min(conv_size) < c.pool_size:
-                return tuple(stages), (
-                    f"conv block {i}: {_describe(conv_size)} after the conv is smaller than pool_size {c.pool_size}"
-                    + _shrunk_note(i, start, size)
-                )
-            out_size = tuple(d // c.pool_size for d in conv_size)
-        stages.append(ConvStage(i, c, channels, size, conv_size, out_size))
-        channels, size = c.filters, out_size
-    return tuple(stages), None
-
-
 def plan_model(config: Mapping[str, Any] | ModelConfig, data_spec: DataSpec) -> ModelPlan:
-    """Resolve the config and propagate shapes; ValueError for invalid values, `reason` for infeasible ones."""
+    """Resolve the config and propagate shapes through the family's layer kinds; ValueError for invalid
+    values, `reason` for infeasible ones."""
     cfg = config if isinstance(config, ModelConfig) else ModelConfig.from_config(config)
     validate_spec(data_spec)
     n_out = head_outputs(data_spec)
-    kind, shape = data_spec.input_kind, tuple(data_spec.input_shape)
-
-    stem_channels, stem_size = 0, ()
-    conv: tuple[ConvStage, ...] = ()
-    if cfg.family == "cnn":
-        if kind == "tokens":
-            stem_channels, stem_size = cfg.embedding_dim, shape
-        elif kind == "flat":
-            stem_channels, stem_size = 1, shape
-        else:
-            stem_channels, stem_size = shape[0], shape[1:]
-        conv, reason = _plan_conv(cfg, stem_channels, stem_size)
+    family = FAMILIES.get(cfg.family)
+    stem_shape = shape = family.stem_shape(cfg, data_spec)
+    blocks: list[tuple[str, tuple[Any, ...]]] = []
+    pool_before, n_params = None, 0
+    for name in (n for n in LAYERS if n in family.layers):
+        kind = LAYERS.get(name)
+        if kind.flat_input and len(shape) > 1:
+            pool_before, shape = name, (pooled_features(cfg.global_pool, shape),)
+        stages, shape, reason = kind.plan(getattr(cfg, kind.list_key), shape)
+        blocks.append((name, stages))
         if reason is not None:
-            return ModelPlan(cfg, data_spec, stem_channels, stem_size, conv, 0, (), n_out, 0, reason)
-        channels, size = (conv[-1].out_channels, conv[-1].out_size) if conv else (stem_channels, stem_size)
-        n_features = channels * math.prod(size) if cfg.global_pool == "flatten" else channels
-    else:
-        n_features = math.prod(shape) * (cfg.embedding_dim if kind == "tokens" else 1)
-
-    dense: list[DenseStage] = []
-    width = n_features
-    for i, d in enumerate(cfg.dense_blocks, start=1):
-        dense.append(DenseStage(i, d, width))
-        width = d.units
-
-    n_params = width * n_out + n_out
-    n_params += sum(st.n_params for st in conv) + sum(st.n_params for st in dense)
-    if kind == "tokens":
+            return ModelPlan(cfg, data_spec, stem_shape, tuple(blocks), pool_before, 0, n_out, 0, reason)
+        n_params += sum(st.n_params for st in stages)
+    n_params += math.prod(shape) * n_out + n_out
+    if data_spec.input_kind == "tokens":
         n_params += data_spec.vocab_size * cfg.embedding_dim
     reason = None
     if cfg.max_params is not None and n_params > cfg.max_params:
         reason = f"{n_params:,} parameters exceed max_params {cfg.max_params:,}"
-    return ModelPlan(
-        cfg, data_spec, stem_channels, stem_size, conv, n_features, tuple(dense), n_out, n_params, reason
-    )
+    return ModelPlan(cfg, data_spec, stem_shape, tuple(blocks), pool_before, math.prod(shape), n_out, n_params,
+                     reason)
 
 
 def check_feasible(config: Mapping[str, Any], data_spec: DataSpec) -> str | None:

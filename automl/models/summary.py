@@ -60,30 +60,16 @@ class ModelSummary:
         widths = [max(len(row[i]) for row in [header, *body]) for i in range(4)]
 
         def fmt(row: tuple[str, str, str, str]) -> str:
-            return "  ".join(
-                [
-                    row[0].ljust(widths[0]),
-                    row[1].ljust(widths[1]),
-                    row[2].ljust(widths[2]),
-                    row[3].rjust(widths[3]),
-                ]
-            )
+            return "  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths[:3], strict=True)), row[3].rjust(widths[3])])
 
         rule = "-" * len(fmt(header))
-        lines = [
-            f"input {_shape(self.input_shape)} -> output {_shape(self.output_shape)}",
-            rule,
-            fmt(header),
-            rule,
-        ]
-        lines += [fmt(row) for row in body]
-        lines += [
-            rule,
+        return "\n".join([
+            f"input {_shape(self.input_shape)} -> output {_shape(self.output_shape)}", rule, fmt(header), rule,
+            *(fmt(row) for row in body), rule,
             f"Total params:         {self.total_params:,}",
             f"Trainable params:     {self.trainable_params:,}",
             f"Non-trainable params: {self.non_trainable_params:,}",
-        ]
-        return "\n".join(lines)
+        ])
 
 
 def _shape(shape: tuple[int, ...]) -> str:

@@ -24,89 +24,39 @@ from typing import Any
 
 import yaml
 
-from automl.space import vocab
+from automl.models.families import FAMILIES, GLOBAL_POOLS
+from automl.models.initializers import INITIALIZERS
+from automl.models.layers import LAYERS
 from automl.space.errors import Issue, SpaceError, did_you_mean, fmt
+from automl.space.keys import _B, _E, Key, _f, _i
 from automl.space.params import Categorical, Condition, Fixed, Float, Int, Param, Repeat, Section, Space
+from automl.training.losses import LOSSES, LOSSES_BY_TASK
+from automl.training.optimizers import OPTIMIZERS
+from automl.training.schedules import SCHEDULES
+from automl.training.tasks import TASKS, default_direction, metrics_for
 
-
-@dataclass(frozen=True)
-class Key:
-    """What one known key accepts: its kind and the allowed values or bounds."""
-
-    kind: str  # "float" | "int" | "bool" | "enum"
-    choices: tuple[str, ...] = ()
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    help: str = ""
-
-    def allowed(self) -> str:
-        if self.kind == "enum":
-            return "one of " + ", ".join(self.choices)
-        if self.kind == "bool":
-            return "true or false"
-        lo = "-inf" if self.lo is None else f"{self.lo:g}"
-        hi = "inf" if self.hi is None else f"{self.hi:g}"
-        what = "an integer" if self.kind == "int" else "a number"
-        return f"{what} in {'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
-
-    def check(self, v: Any) -> bool:
-        if self.kind == "enum":
-            return isinstance(v, str) and v in self.choices
-        if self.kind == "bool":
-            return isinstance(v, bool)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            return False
-        if self.kind == "int" and not isinstance(v, int):
-            return False
-        if isinstance(v, float) and not math.isfinite(v):
-            return False
-        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
-            return False
-        return not (self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)))
-
-
-def _f(lo=None, hi=None, lo_open=False, hi_open=False) -> Key:
-    return Key("float", lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open)
-
-
-def _i(lo=None, hi=None) -> Key:
-    return Key("int", lo=lo, hi=hi)
-
-
-_E = lambda choices: Key("enum", choices=tuple(choices))  # noqa: E731
-_B = Key("bool")
-_DROPOUT = _f(0.0, 1.0, hi_open=True)
 _PENALTY = _f(0.0, 100.0)
 
-CONV_KEYS: dict[str, Key] = {
-    "filters": _i(1, 65536), "kernel_size": _i(1, 4096), "stride": _i(1, 64), "padding": _E(vocab.PADDINGS),
-    "activation": _E(vocab.ACTIVATIONS), "pool": _E(vocab.POOLS), "pool_size": _i(1, 64), "batch_norm": _B,
-    "dropout": _DROPOUT, "residual": _B,
-}
-DENSE_KEYS: dict[str, Key] = {
-    "units": _i(1, 1_000_000), "activation": _E(vocab.ACTIVATIONS), "batch_norm": _B, "dropout": _DROPOUT, "residual": _B,
-}
-BLOCKS = {"conv_blocks": ("n_conv_blocks", CONV_KEYS), "dense_blocks": ("n_dense_blocks", DENSE_KEYS)}
+# Per-layer keys come from each layer kind (models/layers/); enum choices from the vocabulary registries.
+BLOCKS = {LAYERS.get(k).list_key: (LAYERS.get(k).count_key, LAYERS.get(k).keys) for k in LAYERS}
+CONV_KEYS, DENSE_KEYS = BLOCKS["conv_blocks"][1], BLOCKS["dense_blocks"][1]
 MODEL_KEYS: dict[str, Key] = {
-    "family": _E(vocab.FAMILIES), "embedding_dim": _i(1, 65536), "n_conv_blocks": _i(0, 64),
-    "global_pool": _E(vocab.GLOBAL_POOLS), "n_dense_blocks": _i(0, 64), "init": _E(vocab.INITIALIZERS),
+    "family": _E(FAMILIES), "embedding_dim": _i(1, 65536), **{n: _i(0, 64) for n, _ in BLOCKS.values()},
+    "global_pool": _E(GLOBAL_POOLS), "init": _E((*INITIALIZERS, *INITIALIZERS.aliases())),
     "init_std": _f(0.0, 100.0, lo_open=True), "init_range": _f(0.0, 100.0, lo_open=True), "bias_init": _f(-100.0, 100.0),
     "max_params": _i(1, 10**12),
 }
 TRAINING_KEYS: dict[str, Key] = {
-    "optimizer": _E(vocab.OPTIMIZERS), "lr": _f(0.0, 100.0, lo_open=True), "momentum": _f(0.0, 1.0, hi_open=True),
+    "optimizer": _E(OPTIMIZERS), "lr": _f(0.0, 100.0, lo_open=True), "momentum": _f(0.0, 1.0, hi_open=True),
     "nesterov": _B, "rho": _f(0.0, 1.0, hi_open=True), "beta1": _f(0.0, 1.0, hi_open=True),
     "beta2": _f(0.0, 1.0, hi_open=True), "eps": _f(0.0, 1.0, lo_open=True), "weight_decay": _f(0.0, 100.0),
-    "schedule": _E(vocab.SCHEDULES), "step_size": _i(1, 100_000), "gamma": _f(0.0, 1.0, lo_open=True),
+    "schedule": _E(SCHEDULES), "step_size": _i(1, 100_000), "gamma": _f(0.0, 1.0, lo_open=True),
     "decay_rate": _f(0.0, 1000.0), "final_lr_fraction": _f(0.0, 1.0), "warmup_pct": _f(0.0, 1.0, True, True),
     "restart_period": _i(1, 100_000), "restart_mult": _i(1, 100), "batch_size": _i(1, 10**7),
-    "max_epochs": _i(1, 10**6), "patience": _i(0, 10**6), "min_delta": _f(0.0, None), "loss": _E(vocab.LOSSES),
+    "max_epochs": _i(1, 10**6), "patience": _i(0, 10**6), "min_delta": _f(0.0, None), "loss": _E(LOSSES),
     "label_smoothing": _f(0.0, 1.0, hi_open=True), "huber_delta": _f(0.0, None, lo_open=True),
     "l1": _PENALTY, "l2": _PENALTY, "activity_l1": _PENALTY, "activity_l2": _PENALTY, "grad_clip": _f(0.0, None),
 }
-SECTIONS = {"model": MODEL_KEYS, "training": TRAINING_KEYS}
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
 PRUNERS = ("hyperband", "successive_halving", "asha", "median", "percentile", "none")
@@ -143,11 +93,11 @@ class SearchSpace:
 
     def resolve_objective(self, task: str) -> Objective:
         """The objective once the task is known (file datasets may infer it only when loaded)."""
-        if self.objective.metric not in vocab.metrics_for(task):
+        if self.objective.metric not in metrics_for(task):
             raise SpaceError(
                 self.source,
                 [Issue("objective.metric", f"{fmt(self.objective.metric)} is not available for a {task} task; "
-                       f"allowed: {', '.join(vocab.metrics_for(task))}")],
+                       f"allowed: {', '.join(metrics_for(task))}")],
             )
         return self.objective
 
@@ -542,8 +492,8 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
         p.err("dataset", f"{fmt(dataset)} must be a mapping with `name` (a built-in dataset) or `path` (a CSV, Parquet or NPZ file)")
         dataset = {}
     task = data.get("task")
-    if task is not None and task not in vocab.TASKS:
-        p.err("task", f"{fmt(task)} is not a task{did_you_mean(task, vocab.TASKS)}; allowed: {', '.join(vocab.TASKS)}")
+    if task is not None and task not in TASKS:
+        p.err("task", f"{fmt(task)} is not a task{did_you_mean(task, TASKS)}; allowed: {', '.join(TASKS)}")
         task = None
     objective = _objective(p, data.get("objective"), task)
     search = data.get("search") or {}
@@ -570,19 +520,19 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
 
 def _check_loss_fits_task(p: _Parser, training: Section, task: str) -> None:
     """A loss the trainer rejects for this task (mse on a multiclass task) would fail every trial."""
-    allowed = ("auto", *vocab.LOSSES_BY_TASK[task])
+    allowed = ("auto", *LOSSES_BY_TASK[task])
     for c in training.children:
         if isinstance(c, Param) and c.name == "loss":
             values = [c.dist.value] if isinstance(c.dist, Fixed) else list(getattr(c.dist, "choices", ()))
             for v in values:
-                if v in vocab.LOSSES and v not in allowed:
+                if v in LOSSES and v not in allowed:
                     p.err("training.loss", f"{fmt(v)} does not fit a {task} task; allowed: {', '.join(allowed)}")
 
 
 def _objective(p: _Parser, raw: Any, task: str | None) -> Objective:
     if raw is None:
         metric = "val_rmse" if task == "regression" else "val_accuracy"
-        return Objective(metric, vocab.default_direction(metric))
+        return Objective(metric, default_direction(metric))
     if isinstance(raw, str):
         raw = {"metric": raw}
     if not isinstance(raw, dict):
@@ -592,11 +542,11 @@ def _objective(p: _Parser, raw: Any, task: str | None) -> Objective:
         if k not in ("metric", "direction"):
             p.unknown("objective", k, ("metric", "direction"))
     metric = raw.get("metric", "val_rmse" if task == "regression" else "val_accuracy")
-    allowed = vocab.metrics_for(task)
+    allowed = metrics_for(task)
     if metric not in allowed:
         p.err("objective.metric", f"{fmt(metric)} is not a metric for {'a ' + task if task else 'any'} task"
               f"{did_you_mean(metric, allowed)}; allowed: {', '.join(allowed)}")
-    direction = raw.get("direction", vocab.default_direction(str(metric)))
+    direction = raw.get("direction", default_direction(str(metric)))
     if direction not in ("minimize", "maximize"):
         p.err("objective.direction", f"{fmt(direction)} must be minimize or maximize")
         direction = "maximize"

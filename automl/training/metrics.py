@@ -16,14 +16,9 @@ import torch
 from torch import nn
 
 from automl.data.dataset import Split
-from automl.training.losses import TaskLoss, check_task, make_loss, prepare_targets
+from automl.training.losses import TaskLoss, make_loss, prepare_targets
+from automl.training.tasks import check_task
 
-METRICS_BY_TASK: dict[str, tuple[str, ...]] = {
-    "binary": ("accuracy", "balanced_accuracy", "auroc"),
-    "multiclass": ("accuracy", "balanced_accuracy"),
-    "regression": ("rmse", "mae", "r2"),
-}
-MINIMIZED_METRICS: frozenset[str] = frozenset({"loss", "rmse", "mae"})
 DEFAULT_EVAL_BATCH_SIZE = 2048
 
 

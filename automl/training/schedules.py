@@ -1,45 +1,109 @@
-"""Learning-rate schedules from `config["training"]`.
+"""Learning-rate schedules from `config["training"]`, each documented by its registry entry's formula.
 
-All schedules are stepped once per epoch (after the epoch) except `one_cycle`, which is stepped once per
-batch and is built with `epochs * steps_per_epoch` total steps. `epoch` below is 0-based; `lr` is the
-configured learning rate (the peak for one_cycle) and `E` the number of epochs.
-
-    none             lr
-    step             lr * gamma ** (epoch // step_size)
-    exponential      lr * gamma ** epoch
-    inverse_time     lr / (1 + decay_rate * epoch)
-    linear           lr * (1 - (1 - f) * epoch / (E - 1))               f = final_lr_fraction
-    cosine           lr * (f + (1 - f) * (1 + cos(pi * epoch / (E - 1))) / 2)
-    one_cycle        torch OneCycleLR(max_lr=lr, pct_start=warmup_pct), no momentum cycling
-    cosine_restarts  f*lr + (lr - f*lr) * (1 + cos(pi * t / T_i)) / 2, T_0 = restart_period, T_mult = restart_mult
+All schedules are stepped once per epoch (after the epoch; `epoch` is 0-based, E the number of epochs,
+f = final_lr_fraction) except `one_cycle`, which is stepped once per batch over `epochs * steps_per_epoch`
+steps. SCHEDULES maps each name to `factory(optimizer, p: ScheduleParams, steps_per_epoch)`; torch-free to
+import (factories import torch), so the YAML validator reads the names without loading torch.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch.optim.lr_scheduler import LambdaLR, LRScheduler, OneCycleLR
+from automl.registry import Registry
+from automl.training.optimizers import setting
 
-SCHEDULES: tuple[str, ...] = (
-    "none",
-    "step",
-    "exponential",
-    "inverse_time",
-    "linear",
-    "cosine",
-    "one_cycle",
-    "cosine_restarts",
-)
+if TYPE_CHECKING:
+    import torch
+    from torch.optim.lr_scheduler import LRScheduler
+
 PER_BATCH_SCHEDULES: frozenset[str] = frozenset({"one_cycle"})
 
 
-def _num(cfg: Mapping[str, Any], key: str, default: float) -> float:
-    value = cfg.get(key)
-    return float(default if value is None else value)
+@dataclass(frozen=True)
+class ScheduleParams:
+    """The schedule keys of `config["training"]`, defaults filled, plus the number of epochs."""
+
+    epochs: int
+    step_size: int = 10
+    gamma: float = 0.5
+    decay_rate: float = 0.1
+    final_fraction: float = 0.0
+    restart_period: int = 10
+    restart_mult: int = 1
+    warmup_pct: float = 0.3
+
+
+SCHEDULES: Registry[LRScheduler | None] = Registry("schedule")
+
+
+def _per_epoch(name: str, doc: str) -> Callable[[Callable[[ScheduleParams, int], float]], Any]:
+    """Register `factor(p, epoch) -> multiplier of lr` as a LambdaLR schedule stepped after each epoch."""
+
+    def deco(factor: Callable[[ScheduleParams, int], float]) -> Callable[[ScheduleParams, int], float]:
+        def build(optimizer: torch.optim.Optimizer, p: ScheduleParams, steps_per_epoch: int) -> LRScheduler:
+            from torch.optim.lr_scheduler import LambdaLR
+
+            return LambdaLR(optimizer, lr_lambda=functools.partial(factor, p))  # picklable: module-level factor
+
+        SCHEDULES.add(name, build, doc=doc)
+        return factor
+
+    return deco
+
+
+SCHEDULES.add("none", lambda optimizer, p, steps_per_epoch: None, doc="constant lr")
+
+
+@_per_epoch("step", "lr * gamma ** (epoch // step_size)")
+def _step(p: ScheduleParams, epoch: int) -> float:
+    return p.gamma ** (epoch // p.step_size)
+
+
+@_per_epoch("exponential", "lr * gamma ** epoch")
+def _exponential(p: ScheduleParams, epoch: int) -> float:
+    return p.gamma**epoch
+
+
+@_per_epoch("inverse_time", "lr / (1 + decay_rate * epoch)")
+def _inverse_time(p: ScheduleParams, epoch: int) -> float:
+    return 1.0 / (1.0 + p.decay_rate * epoch)
+
+
+def _progress(p: ScheduleParams, epoch: int) -> float:
+    last = max(p.epochs - 1, 1)
+    return min(epoch, last) / last
+
+
+@_per_epoch("linear", "lr * (1 - (1 - f) * epoch / (E - 1))")
+def _linear(p: ScheduleParams, epoch: int) -> float:
+    return 1.0 - (1.0 - p.final_fraction) * _progress(p, epoch)
+
+
+@_per_epoch("cosine", "lr * (f + (1 - f) * (1 + cos(pi * epoch / (E - 1))) / 2)")
+def _cosine(p: ScheduleParams, epoch: int) -> float:
+    return p.final_fraction + (1.0 - p.final_fraction) * (1.0 + math.cos(math.pi * _progress(p, epoch))) / 2.0
+
+
+@SCHEDULES.register("one_cycle", doc="torch OneCycleLR(max_lr=lr, pct_start=warmup_pct), no momentum cycling")
+def _one_cycle(optimizer: torch.optim.Optimizer, p: ScheduleParams, steps_per_epoch: int) -> LRScheduler:
+    from torch.optim.lr_scheduler import OneCycleLR
+
+    return OneCycleLR(optimizer, max_lr=[group["lr"] for group in optimizer.param_groups],
+                      total_steps=p.epochs * max(int(steps_per_epoch), 1), pct_start=p.warmup_pct,
+                      cycle_momentum=False)
+
+
+@_per_epoch("cosine_restarts", "f*lr + (1-f)*lr * (1 + cos(pi * t / T_i)) / 2, T_0 = restart_period, T_mult = restart_mult")
+def _cosine_restarts(p: ScheduleParams, epoch: int) -> float:
+    t_cur, t_i = epoch, p.restart_period  # epochs since the last restart, length of the current cycle
+    while t_cur >= t_i:
+        t_cur, t_i = t_cur - t_i, t_i * p.restart_mult
+    return p.final_fraction + (1.0 - p.final_fraction) * (1.0 + math.cos(math.pi * t_cur / t_i)) / 2.0
 
 
 def schedule_name(training_cfg: Mapping[str, Any] | None) -> str:
@@ -54,52 +118,6 @@ def is_per_batch(training_cfg: Mapping[str, Any] | None) -> bool:
     return schedule_name(training_cfg) in PER_BATCH_SCHEDULES
 
 
-@dataclass(frozen=True)
-class EpochFactor:
-    """Multiplier of the base lr at a 0-based epoch (a picklable LambdaLR lambda)."""
-
-    name: str
-    epochs: int
-    step_size: int = 10
-    gamma: float = 0.5
-    decay_rate: float = 0.1
-    final_fraction: float = 0.0
-    restart_period: int = 10
-    restart_mult: int = 1
-
-    def __call__(self, epoch: int) -> float:
-        f = self.final_fraction
-        last = max(self.epochs - 1, 1)
-        if self.name == "none":
-            return 1.0
-        if self.name == "step":
-            return self.gamma ** (epoch // self.step_size)
-        if self.name == "exponential":
-            return self.gamma**epoch
-        if self.name == "inverse_time":
-            return 1.0 / (1.0 + self.decay_rate * epoch)
-        if self.name == "linear":
-            t = min(epoch, last) / last
-            return 1.0 - (1.0 - f) * t
-        if self.name == "cosine":
-            t = min(epoch, last) / last
-            return f + (1.0 - f) * (1.0 + math.cos(math.pi * t)) / 2.0
-        if self.name == "cosine_restarts":
-            t_cur, t_i = restart_position(epoch, self.restart_period, self.restart_mult)
-            return f + (1.0 - f) * (1.0 + math.cos(math.pi * t_cur / t_i)) / 2.0
-        raise ValueError(f"no epoch factor for schedule {self.name!r}")
-
-
-def restart_position(epoch: int, period: int, mult: int) -> tuple[int, int]:
-    """(epochs since the last restart, length of the current cycle) for SGDR with T_0=period, T_mult=mult."""
-    t_i = period
-    t_cur = epoch
-    while t_cur >= t_i:
-        t_cur -= t_i
-        t_i *= mult
-    return t_cur, t_i
-
-
 def make_scheduler(
     optimizer: torch.optim.Optimizer,
     training_cfg: Mapping[str, Any] | None,
@@ -109,32 +127,16 @@ def make_scheduler(
     """Build the schedule named by `training_cfg["schedule"]` (default "none" -> returns None)."""
     cfg = dict(training_cfg or {})
     name = schedule_name(cfg)
-    epochs = max(int(epochs), 1)
-    if name == "none":
-        return None
-    if name == "one_cycle":
-        max_lrs = [group["lr"] for group in optimizer.param_groups]
-        pct = _num(cfg, "warmup_pct", 0.3)
-        return OneCycleLR(
-            optimizer,
-            max_lr=max_lrs,
-            total_steps=epochs * max(int(steps_per_epoch), 1),
-            pct_start=pct,
-            cycle_momentum=False,
-        )
-    step_size = int(_num(cfg, "step_size", 10))
-    period = int(_num(cfg, "restart_period", 10))
-    mult = int(_num(cfg, "restart_mult", 1))
-    if step_size < 1 or period < 1 or mult < 1:
-        raise ValueError("step_size, restart_period and restart_mult must be >= 1")
-    factor = EpochFactor(
-        name=name,
-        epochs=epochs,
-        step_size=step_size,
-        gamma=_num(cfg, "gamma", 0.5),
-        decay_rate=_num(cfg, "decay_rate", 0.1),
-        final_fraction=_num(cfg, "final_lr_fraction", 0.0),
-        restart_period=period,
-        restart_mult=mult,
+    p = ScheduleParams(
+        epochs=max(int(epochs), 1),
+        step_size=int(setting(cfg, "step_size", 10)),
+        gamma=setting(cfg, "gamma", 0.5),
+        decay_rate=setting(cfg, "decay_rate", 0.1),
+        final_fraction=setting(cfg, "final_lr_fraction", 0.0),
+        restart_period=int(setting(cfg, "restart_period", 10)),
+        restart_mult=int(setting(cfg, "restart_mult", 1)),
+        warmup_pct=setting(cfg, "warmup_pct", 0.3),
     )
-    return LambdaLR(optimizer, lr_lambda=factor)
+    if p.step_size < 1 or p.restart_period < 1 or p.restart_mult < 1:
+        raise ValueError("step_size, restart_period and restart_mult must be >= 1")
+    return SCHEDULES.create(name, optimizer, p, steps_per_epoch)

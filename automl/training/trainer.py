@@ -21,23 +21,13 @@ import torch
 from torch import nn
 
 from automl.data.dataset import Split
-from automl.training.losses import (
-    activity_penalty,
-    check_task,
-    make_loss,
-    penalized_weights,
-    prepare_targets,
-    weight_penalty,
-)
-from automl.training.metrics import (
-    DEFAULT_EVAL_BATCH_SIZE,
-    METRICS_BY_TASK,
-    MINIMIZED_METRICS,
-    evaluate_tensors,
-)
-from automl.training.optimizers import make_optimizer
+from automl.training.losses import make_loss, prepare_targets
+from automl.training.metrics import DEFAULT_EVAL_BATCH_SIZE, evaluate_tensors
+from automl.training.optimizers import make_optimizer, setting
+from automl.training.penalties import activity_penalty, penalized_weights, weight_penalty
 from automl.training.reporter import Decision, NullReporter, Reporter
 from automl.training.schedules import is_per_batch, make_scheduler
+from automl.training.tasks import METRICS_BY_TASK, check_task, default_direction
 
 STOP_REASONS: tuple[str, ...] = ("max_epochs", "early_stopping", "reporter", "nan")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
@@ -137,7 +127,7 @@ def resolve_objective(objective_metric: str | None, direction: str | None, task:
             f"objective metric {objective_metric!r} not reported for task {task!r}; allowed: {keys}"
         )
     if direction is None:
-        direction = "minimize" if key.split("_", 1)[1] in MINIMIZED_METRICS else "maximize"
+        direction = default_direction(key)
     d = str(direction).lower()
     d = {"min": "minimize", "max": "maximize"}.get(d, d)
     if d not in ("minimize", "maximize"):
@@ -155,11 +145,6 @@ def _improves(value: float, best: float | None, direction: str, min_delta: float
     if direction == "maximize":
         return value > best + min_delta
     return value < best - min_delta
-
-
-def _cfg_num(cfg: Mapping[str, Any], key: str, default: float) -> float:
-    value = cfg.get(key)
-    return float(default if value is None else value)
 
 
 class Trainer:
@@ -193,17 +178,17 @@ class Trainer:
         self.max_epochs = int(DEFAULT_MAX_EPOCHS if epochs is None else epochs)
         if self.max_epochs < 1:
             raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
-        self.batch_size = int(_cfg_num(self.cfg, "batch_size", DEFAULT_BATCH_SIZE))
+        self.batch_size = int(setting(self.cfg, "batch_size", DEFAULT_BATCH_SIZE))
         self.eval_batch_size = int(
-            _cfg_num(self.cfg, "eval_batch_size", max(DEFAULT_EVAL_BATCH_SIZE, self.batch_size))
+            setting(self.cfg, "eval_batch_size", max(DEFAULT_EVAL_BATCH_SIZE, self.batch_size))
         )
-        self.patience = int(_cfg_num(self.cfg, "patience", DEFAULT_PATIENCE))
-        self.min_delta = abs(_cfg_num(self.cfg, "min_delta", 0.0))
-        self.l1 = _cfg_num(self.cfg, "l1", 0.0)
-        self.l2 = _cfg_num(self.cfg, "l2", 0.0)
-        self.activity_l1 = _cfg_num(self.cfg, "activity_l1", 0.0)
-        self.activity_l2 = _cfg_num(self.cfg, "activity_l2", 0.0)
-        self.grad_clip = _cfg_num(self.cfg, "grad_clip", 0.0)
+        self.patience = int(setting(self.cfg, "patience", DEFAULT_PATIENCE))
+        self.min_delta = abs(setting(self.cfg, "min_delta", 0.0))
+        self.l1 = setting(self.cfg, "l1", 0.0)
+        self.l2 = setting(self.cfg, "l2", 0.0)
+        self.activity_l1 = setting(self.cfg, "activity_l1", 0.0)
+        self.activity_l2 = setting(self.cfg, "activity_l2", 0.0)
+        self.grad_clip = setting(self.cfg, "grad_clip", 0.0)
         self.loss_fn = make_loss(self.cfg, self.task)
 
     def fit(self, model: nn.Module, train: Split, val: Split) -> TrainResult:
@@ -345,36 +330,11 @@ class Trainer:
         )
 
 
-def train(
-    model: nn.Module,
-    training_cfg: Mapping[str, Any] | None,
-    train: Split,
-    val: Split,
-    task: str,
-    *,
-    objective_metric: str | None = None,
-    direction: str | None = None,
-    reporter: Reporter | None = None,
-    device: torch.device | str | None = None,
-    seed: int = 0,
-    max_epochs: int | None = None,
-    precision: str = "fp32",
-    compile: bool = False,
-) -> TrainResult:
+def train(model: nn.Module, training_cfg: Mapping[str, Any] | None, train: Split, val: Split, task: str,
+          **options: Any) -> TrainResult:
     """Train `model` in place (best weights restored) and return its TrainResult.
 
-    Raises TrialFailed("nan") on a non-finite loss, ValueError on an invalid training config.
+    `options` are Trainer's keyword arguments (objective_metric, direction, reporter, device, seed, max_epochs,
+    precision, compile). Raises TrialFailed("nan") on a non-finite loss, ValueError on an invalid training config.
     """
-    trainer = Trainer(
-        training_cfg,
-        task,
-        objective_metric=objective_metric,
-        direction=direction,
-        reporter=reporter,
-        device=device,
-        seed=seed,
-        max_epochs=max_epochs,
-        precision=precision,
-        compile=compile,
-    )
-    return trainer.fit(model, train, val)
+    return Trainer(training_cfg, task, **options).fit(model, train, val)
