@@ -1,6 +1,6 @@
 """The searched model next to a trivial and a linear baseline, as every finalize report shows them.
 
-One `automl search` per space with its own budget (the space's `search:` trials, 1 worker), then the default
+One `automl search` per space (`--trials`, default 12; 1 worker), then the default
 finalize (noise-aware selection, one test read). The table copies each report.json: the searched winner and
 the two baselines (majority class / training mean; logistic regression / ridge), on validation and test.
 
@@ -24,12 +24,12 @@ SPACES = {
 }
 
 
-def run(name: str, space: Path, work: Path, seed: int) -> dict:
+def run(name: str, space: Path, work: Path, seed: int, trials: int | None) -> dict:
     from automl.backends.optuna_backend import start_search
     from automl.finalize import finalize_run
 
     t0 = time.time()
-    info = start_search(space, study=name, root=work, seed=seed, workers=1)
+    info = start_search(space, study=name, root=work, seed=seed, workers=1, trials=trials)
     rep = finalize_run(info).data
     metric = rep["objective"]["metric"]
     key = metric.removeprefix("val_")
@@ -46,16 +46,17 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--only", nargs="*", default=list(SPACES))
+    ap.add_argument("--trials", type=int, default=12, help="trials per search (the spaces' own: 30-40)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
-        res = [run(n, SPACES[n], Path(work), args.seed) for n in args.only]
+        res = [run(n, SPACES[n], Path(work), args.seed, args.trials) for n in args.only]
     lines = ["# Searched model vs baselines (validation / test, each report's single test read)", "",
              "| dataset | metric | n val / test | searched | trivial | linear |", "|---|---|---|---|---|---|"]
     for r in res:
         cells = [f"{x['val']:.4f} / {x['test']:.4f}" for x in r["rows"]]
         lines.append(f"| {r['dataset']} | {r['metric']} | {r['n_val']} / {r['n_test']} | " + " | ".join(cells) + " |")
-    lines += ["", f"Search seed {args.seed}, the spaces' own budgets, 1 worker; "
+    lines += ["", f"Search seed {args.seed}, {args.trials} trials per search (TPE + each space's pruner), 1 worker; "
               f"{sum(r['seconds'] for r in res):.0f} s in all."]
     md = "\n".join(lines)
     print(md)
