@@ -82,7 +82,7 @@ def test_timeout_is_deferred_out_of_a_shielded_storage_write():
     """An alarm that fires inside `shielded()` (a storage write) is raised only once the block is done."""
     import time as _time
 
-    from automl.watchdog import TrialTimeout, shielded, watchdog
+    from automl.trial.watchdog import TrialTimeout, shielded, watchdog
 
     finished_block = False
     t0 = _time.perf_counter()

@@ -1,6 +1,6 @@
 """Search spaces: YAML schema, the backend-neutral representation, sampling and backend converters."""
 
-from automl.space.converters import grid_size, grid_values, optuna_distributions, ray_define_by_run
+from automl.space.converters import grid_size, grid_values, optuna_distributions
 from automl.space.errors import Issue, SpaceError, UserInputError
 from automl.space.params import Categorical, Condition, Fixed, Float, Int, Param, Repeat, Section, Space
 from automl.space.sampling import (
@@ -40,7 +40,6 @@ __all__ = [
     "load_space",
     "optuna_distributions",
     "parse_space",
-    "ray_define_by_run",
     "read_yaml",
     "sample",
 ]

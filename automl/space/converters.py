@@ -1,16 +1,14 @@
 """Converters from the neutral `Space` to backend vocabularies. Imported only at the backend edge.
 
-Define-by-run needs no conversion (an `optuna.Trial` is a `Suggest`); these helpers serve the samplers
-that want the whole space up front (grid, enqueueing a known config) and Ray Tune's `OptunaSearch`.
+Define-by-run needs no conversion (an `optuna.Trial` is a `Suggest`, in the Optuna backend and in Ray Tune's
+`OptunaSearch` alike); these helpers serve the samplers that want the whole space up front (grid, enqueueing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from automl.space.params import Categorical, Fixed, Float, Int, Space
-from automl.space.sampling import sample
 
 
 def optuna_distributions(space: Space) -> dict[str, Any]:
@@ -39,17 +37,3 @@ def grid_size(space: Space, n_points: int = 3) -> int:
     for values in grid_values(space, n_points).values():
         n *= len(values)
     return n
-
-
-def ray_define_by_run(space: Space) -> Callable[[Any], dict[str, Any] | None]:
-    """The function Ray Tune's `OptunaSearch(space=...)` calls with an Optuna trial.
-
-    Conditional and repeated parameters survive because sampling is define-by-run; the flat params Ray
-    hands to the trainable are turned back into the nested config with `config_from_params`.
-    """
-
-    def define(trial: Any) -> None:
-        sample(space, trial)
-        return None
-
-    return define
