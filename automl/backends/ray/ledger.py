@@ -128,9 +128,8 @@ def record_from_rows(number: int, params: dict[str, Any], rows: list[dict[str, A
             rec.state, rec.value = "COMPLETE", _num(final.get("value"))
         elif st == "pruned":
             rec.state, rec.value = "PRUNED", _num(final.get("value"))
-        else:
+        else:  # failed or infeasible: the reason as run_trial gave it, as every backend records it
             rec.state, rec.value = "FAIL", None
-            rec.reason = f"{st}: {rec.reason}" if st and not rec.reason.startswith(st) else rec.reason
     elif status == "ERROR":
         rec.state, rec.value = "FAIL", None
         rec.reason = (f"trial process failed{retried}: {error}" if error else f"trial process failed{retried}")[:500]
