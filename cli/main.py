@@ -95,7 +95,7 @@ def search(
     backend: Annotated[str, typer.Option(help="optuna (local worker processes) | ray (Ray Tune: a local Ray or a cluster)")] = "optuna",
     address: Annotated[str | None, typer.Option(help="Ray: auto | HOST:PORT | ray://HOST:PORT (default: start a local Ray)")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Ray: asha | hyperband | bohb | median | pbt | fifo (default asha)")] = None,
-    searcher: Annotated[str | None, typer.Option(help="Ray: tpe | random (Optuna samplers in Ray's OptunaSearch, define-by-run)")] = None,
+    searcher: Annotated[str | None, typer.Option(help="Ray: tpe | random | cmaes | gp | qmc (Optuna samplers in Ray's OptunaSearch, define-by-run)")] = None,
     max_concurrent: Annotated[int | None, typer.Option(help="Ray: trials at once (default: as many as the cluster's resources allow)")] = None,
     cpus_per_trial: Annotated[float | None, typer.Option(help="Ray: CPUs per trial, also its torch threads (default 1)")] = None,
     gpus_per_trial: Annotated[float | None, typer.Option(help="Ray: GPUs per trial; fractions share a GPU (default 0)")] = None,

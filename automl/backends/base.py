@@ -49,6 +49,7 @@ class SearchSettings:
     # option -> what to use instead, for options of other backends given to this one
     REFUSED: ClassVar[dict[str, str]] = {}
     BACKEND: ClassVar[str] = ""
+    NEUTRAL: ClassVar[dict[str, str]] = {}  # manifest key (searcher, scheduler, workers) -> this backend's field
 
     @classmethod
     def build(cls, search: dict[str, Any], overrides: dict[str, Any]) -> SearchSettings:
@@ -85,22 +86,14 @@ class SearchSettings:
         if self.precision not in PRECISIONS:
             raise UserInputError(f"--precision {self.precision!r} is not supported; allowed: {', '.join(PRECISIONS)}.")
 
-    # backend-neutral names for the manifest and the report
-    @property
-    def searcher_name(self) -> str:
-        raise NotImplementedError
-
-    @property
-    def scheduler_name(self) -> str:
-        raise NotImplementedError
-
     @property
     def concurrency(self) -> int | None:
-        return None
+        """Trials at once (None: as many as the resources allow)."""
+        return getattr(self, self.NEUTRAL["workers"])
 
     def manifest(self) -> dict[str, Any]:
-        return {**asdict(self), "searcher": self.searcher_name, "scheduler": self.scheduler_name,
-                "workers": self.concurrency}
+        """The settings as the run's manifest keeps them, plus the backend-neutral names the report reads."""
+        return {**asdict(self), **{key: getattr(self, name) for key, name in self.NEUTRAL.items()}}
 
 
 @dataclass

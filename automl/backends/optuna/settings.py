@@ -24,6 +24,7 @@ class OptunaSettings(SearchSettings):
     REFUSED: ClassVar[dict[str, str]] = {k: _RAY for k in (
         "address", "scheduler", "searcher", "max_concurrent", "cpus_per_trial", "gpus_per_trial", "storage_path")}
     BACKEND: ClassVar[str] = "optuna"
+    NEUTRAL: ClassVar[dict[str, str]] = {"searcher": "sampler", "scheduler": "pruner", "workers": "workers"}
 
     def validate(self) -> None:
         super().validate()
@@ -31,15 +32,3 @@ class OptunaSettings(SearchSettings):
         PRUNERS.check(self.pruner, where="--pruner")
         if self.workers < 1:
             raise UserInputError(f"--workers {self.workers} must be at least 1.")
-
-    @property
-    def searcher_name(self) -> str:
-        return self.sampler
-
-    @property
-    def scheduler_name(self) -> str:
-        return self.pruner
-
-    @property
-    def concurrency(self) -> int | None:
-        return self.workers

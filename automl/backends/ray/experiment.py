@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,18 +20,12 @@ from ray.tune import Stopper
 
 from automl.backends.base import Backend, Job
 from automl.backends.devices import resolve_devices
+from automl.backends.optuna.samplers import SAMPLERS
 from automl.backends.prepare import space_max_epochs
+from automl.backends.ray import ledger
 from automl.backends.ray.bohb import BOHB_MISSING, configspace_from
 from automl.backends.ray.connection import ray_session
-from automl.backends.ray.ledger import (
-    EXPERIMENT,
-    Ledger,
-    experiment_path,
-    ledger_done,
-    ledger_epochs,
-    load_trials,
-)
-from automl.backends.ray.settings import CHECKPOINTING, SCHEDULERS, SEARCHERS, RaySettings
+from automl.backends.ray.settings import CHECKPOINTING, SCHEDULERS, RaySettings
 from automl.backends.ray.trainable import TrialContext, ray_trainable
 from automl.space import SearchSpace, sample
 from automl.space.errors import UserInputError
@@ -130,7 +125,7 @@ class EpochBudget(Stopper):
     epochs recorded never sum past the budget (a cut trial is PRUNED, its reason says the budget was spent)."""
 
     def __init__(self, limit: int, run_dir: Path) -> None:
-        self.limit, self.run_dir, self.used = limit, Path(run_dir), ledger_epochs(run_dir)
+        self.limit, self.run_dir, self.used = limit, Path(run_dir), ledger.ledger_epochs(run_dir)
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         self.used += result.get("automl_kind") == "epoch"
@@ -156,7 +151,14 @@ def _search_alg(settings: RaySettings, space: SearchSpace, metric: str, mode: st
             return TuneBOHB(space=cs, metric=metric, mode=mode, seed=settings.seed), 1
         except (ImportError, AssertionError):
             raise UserInputError(BOHB_MISSING) from None
-    return SEARCHERS.create(settings.searcher, settings, space, metric, mode)
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a search starts: no "study created" lines
+    with warnings.catch_warnings():  # Optuna calls some sampler options "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = SAMPLERS.create(settings.searcher, settings, space, settings.seed)
+    return OptunaSearch(space=DefineByRun(space.space), metric=metric, mode=mode, sampler=sampler), 1
 
 
 def _trainable(job: Job, done: dict[int, dict[str, Any]], bohb_choices: dict | None) -> Any:
@@ -164,7 +166,7 @@ def _trainable(job: Job, done: dict[int, dict[str, Any]], bohb_choices: dict | N
 
     s: RaySettings = job.settings  # type: ignore[assignment]
     ctx = TrialContext(space=job.space.space, metric=job.metric, direction=job.direction, seed=s.seed,
-                       device=s.trial_device, threads=s.trial_threads, precision=s.precision, compile=s.compile,
+                       device=s.trial_device, threads=s.threads or max(1, int(s.cpus_per_trial)), precision=s.precision, compile=s.compile,
                        trial_timeout=s.trial_timeout, checkpointing=s.scheduler in CHECKPOINTING,
                        bohb_choices=bohb_choices, done=done)
     fn = tune.with_parameters(ray_trainable, data=job.data, ctx=ctx)  # train/val only, shipped once
@@ -177,7 +179,7 @@ def _callbacks(job: Job) -> tuple[list[Any], EpochBudget | None]:
     limit = job.settings.max_total_epochs
     budget = EpochBudget(limit, job.info.run_dir) if limit else None
     # result.json + progress.csv only (TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1 drops TensorBoard event files)
-    return [JsonLoggerCallback(), CSVLoggerCallback(), Ledger(job.info.run_dir, job, budget)], budget
+    return [JsonLoggerCallback(), CSVLoggerCallback(), ledger.Ledger(job.info.run_dir, job, budget)], budget
 
 
 def _run_config(job: Job) -> Any:
@@ -187,7 +189,7 @@ def _run_config(job: Job) -> Any:
     callbacks, budget = _callbacks(job)
     keep = None if s.scheduler == "pbt" else 2  # PBT clones checkpoints: keep all (Tune's pruning of clones errs)
     return tune.RunConfig(
-        name=EXPERIMENT, storage_path=s.storage_path or str(job.info.run_dir), verbose=0, stop=budget,
+        name=ledger.EXPERIMENT, storage_path=s.storage_path or str(job.info.run_dir), verbose=0, stop=budget,
         failure_config=tune.FailureConfig(max_failures=s.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=keep), callbacks=callbacks,
     )
@@ -198,7 +200,7 @@ def _restore(job: Job, trainable: Any) -> Any:
     session (progress printer, epochs already spent) replace the pickled ones."""
     from ray import tune
 
-    tuner = tune.Tuner.restore(experiment_path(job.info), trainable=trainable, resume_errored=True)
+    tuner = tune.Tuner.restore(ledger.experiment_path(job.info), trainable=trainable, resume_errored=True)
     local = getattr(tuner, "_local_tuner", None)  # None with a Ray client (ray://): the pickled ones stay
     if local is not None:
         rc = local.get_run_config()
@@ -225,7 +227,7 @@ class RayBackend(Backend):
             yield
 
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
-        return load_trials(info)
+        return ledger.load_trials(info)
 
     def run(self, job: Job, *, resume: bool) -> None:
         from ray import tune
@@ -234,18 +236,18 @@ class RayBackend(Backend):
         info = job.info
         if resume:
             if not _has_experiment_state(info):
-                raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {experiment_path(info)} "
+                raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {ledger.experiment_path(info)} "
                                      "yet (the search was stopped before Tune's first snapshot); start it again.")
         else:
             s.storage_path = s.storage_path or str(info.run_dir)
             info.settings["storage_path"] = s.storage_path
-            info.storage = experiment_path(info)
+            info.storage = ledger.experiment_path(info)
             info.save()
             _warn_storage(s)
         mode = "max" if job.direction == "maximize" else "min"
         search_alg, offset = _search_alg(s, job.space, job.metric, mode)
         bohb_choices = getattr(getattr(search_alg, "_space", None), "automl_choices", None) if s.scheduler == "bohb" else None
-        trainable = _trainable(job, ledger_done(info) if resume else {}, bohb_choices)
+        trainable = _trainable(job, ledger.ledger_done(info) if resume else {}, bohb_choices)
         with _hyperband_env(s):
             if resume:
                 tuner = _restore(job, trainable)
@@ -272,6 +274,6 @@ def _has_experiment_state(info: RunInfo) -> bool:
     from ray.tune import Tuner
 
     try:
-        return bool(Tuner.can_restore(experiment_path(info)))
+        return bool(Tuner.can_restore(ledger.experiment_path(info)))
     except Exception:
         return False
