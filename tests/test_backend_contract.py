@@ -51,3 +51,26 @@ def test_every_backend_has_contract_options() -> None:
 
 class TestBackendContract(BackendContract):
     pass
+
+
+@pytest.mark.parametrize("registry", ["sampler", "pruner", "scheduler"])
+def test_every_name_the_validator_accepts_has_an_implementation(registry: str, tmp_path) -> None:
+    """Samplers and pruners: the YAML validator reads the registries; every entry builds its object."""
+    import optuna
+    from ray.tune.schedulers import TrialScheduler
+
+    from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
+    from automl.backends.optuna.settings import OptunaSettings
+    from automl.backends.ray.settings import SCHEDULERS, RaySettings
+    from automl.space import load_space, schema
+    from automl.testing.backend_contract import write_space
+
+    space = load_space(write_space(tmp_path, "names"))
+    reg, kind, make = {
+        "sampler": (SAMPLERS, optuna.samplers.BaseSampler, lambda n: SAMPLERS.create(n, OptunaSettings(), space, 0)),
+        "pruner": (PRUNERS, optuna.pruners.BasePruner, lambda n: PRUNERS.create(n, OptunaSettings(), 5)),
+        "scheduler": (SCHEDULERS, TrialScheduler, lambda n: SCHEDULERS.create(n, RaySettings(), space, 5)),
+    }[registry]
+    assert reg.names() == {"sampler": schema.SAMPLERS, "pruner": schema.PRUNERS}.get(registry, reg.names())
+    for name in reg.names():
+        assert isinstance(make(name), kind), name

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
 from automl.cli.main import app
 
 BIN = Path(sys.executable).parent
@@ -122,7 +123,7 @@ def search(space: Path, res: Path, *extra, study: str | None = None, code: int =
 
 # --- 1. every sampler and every pruner end to end -------------------------------------------------------------
 
-@pytest.mark.parametrize("sampler", ["tpe", "random", "cmaes", "gp", "qmc"])
+@pytest.mark.parametrize("sampler", [n for n in SAMPLERS.names() if n != "grid"])  # grid: its own test below
 def test_sampler_end_to_end(tmp_path, sampler):
     """4 trials (the last 2 from the sampler's model: startup_trials 2), then finalize writes report.json."""
     space = write_space(tmp_path, search={"startup_trials": 2})
@@ -154,7 +155,7 @@ def test_grid_sampler_runs_the_whole_tiny_grid(tmp_path):
     assert report_of(tmp_path / "grid")["budget"]["settings"]["sampler"] == "grid"
 
 
-@pytest.mark.parametrize("pruner", ["hyperband", "successive_halving", "asha", "median", "percentile", "none"])
+@pytest.mark.parametrize("pruner", PRUNERS.names())  # every registered pruner, so a new one is tested here
 def test_pruner_end_to_end(tmp_path, pruner):
     """5 trials of up to 3 epochs: every trial finishes COMPLETE or PRUNED (a pruned one stopped early)."""
     space = write_space(tmp_path, training={"max_epochs": 3})

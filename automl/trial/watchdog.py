@@ -14,26 +14,24 @@ import ctypes
 import signal
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 
 class TrialTimeout(Exception):
     """Raised inside a trial when it runs past its time limit."""
 
 
-@dataclass
 class _Guard:
-    depth: int = 0  # nesting of shielded() blocks
-    pending: bool = False  # a timeout fired inside a shielded block
+    depth = 0  # nesting of shielded() blocks in the trial's thread
+    pending = False  # a timeout fired inside a shielded block
+    armed = False  # a watchdog of another thread may still raise into this one
 
 
 _guards: dict[int, _Guard] = {}  # by thread id: the timer thread must see the trial thread's shield
 _lock = threading.Lock()
 
 
-def _guard(ident: int | None = None) -> _Guard:
-    return _guards.setdefault(threading.get_ident() if ident is None else ident, _Guard())
+def _guard() -> _Guard:
+    return _guards.setdefault(threading.get_ident(), _Guard())
 
 
 @contextlib.contextmanager
@@ -47,13 +45,24 @@ def shielded() -> Iterator[None]:
     finally:
         with _lock:
             g.depth -= 1
-            fire, g.pending = g.depth == 0 and g.pending, g.pending and g.depth > 0
+            fire = g.depth == 0 and g.pending
+            g.pending = g.pending and not fire
         if fire:
             raise TrialTimeout("timed out")
 
 
-def _async_raise(ident: int, exc: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None)
+def _fire(g: _Guard, ident: int) -> None:
+    """The time is up: raise in the trial's thread now, or when its shielded block ends."""
+    if threading.get_ident() == ident:  # SIGALRM, in the trial's own (main) thread: no lock here
+        if g.depth > 0:
+            g.pending = True
+            return
+        raise TrialTimeout("timed out")
+    with _lock:
+        if g.armed and g.depth > 0:
+            g.pending = True
+        elif g.armed:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(TrialTimeout))
 
 
 @contextlib.contextmanager
@@ -63,44 +72,26 @@ def watchdog(seconds: float | None) -> Iterator[None]:
         yield
         return
     ident, g = threading.get_ident(), _guard()
-    g.pending = False
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        def _raise(signum: int, frame: Any) -> None:
-            if g.depth > 0:
-                g.pending = True
-                return
-            raise TrialTimeout("timed out")
-
-        previous = signal.signal(signal.SIGALRM, _raise)
+    g.pending, g.armed = False, True
+    alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, lambda signum, frame: _fire(g, ident))
         signal.setitimer(signal.ITIMER_REAL, float(seconds))
-        try:
-            yield
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            g.pending = False
-        return
-    state = {"done": False, "fired": False}
-
-    def _fire() -> None:
-        with _lock:
-            if state["done"]:
-                return
-            if g.depth > 0:
-                g.pending = True
-            else:
-                state["fired"] = True
-                _async_raise(ident, TrialTimeout)
-
-    timer = threading.Timer(float(seconds), _fire)
-    timer.daemon = True
-    timer.start()
+    else:
+        timer = threading.Timer(float(seconds), _fire, (g, ident))
+        timer.daemon = True
+        timer.start()
     try:
         yield
     finally:
-        timer.cancel()
         with _lock:
-            state["done"] = True
-            g.pending = False
-        if state["fired"]:
-            _async_raise(ident, None)  # not delivered yet: the block ended right at the limit
+            g.armed, g.pending = False, False
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        else:
+            timer.cancel()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)  # one not delivered yet
+
+
+__all__ = ["TrialTimeout", "shielded", "watchdog"]

@@ -23,6 +23,7 @@ from automl.store.run import RunInfo
 EXPERIMENT = "tune"  # the Tune experiment folder under storage_path
 LEDGER = "ray_trials.jsonl"
 
+
 def experiment_path(info: RunInfo) -> str:
     sp = info.settings.get("storage_path") or str(info.run_dir)
     return sp.rstrip("/") + "/" + EXPERIMENT
@@ -73,17 +74,11 @@ class Ledger(Callback):
         entry = {"trial_id": trial.trial_id, "name": str(trial), "status": status, "params": rec.params,
                  "record": rec.to_dict(), "final_row": final, "t": time.time()}
         with open(self.run_dir / LEDGER, "a") as f:
-            f.write(json.dumps(entry, default=_json_default) + "\n")
+            f.write(json.dumps(entry, default=lambda o: o.item() if hasattr(o, "item") else str(o)) + "\n")
             f.flush()
             os.fsync(f.fileno())
         if self.job is not None:
             self.job.finished(rec)
-
-
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "item"):
-        return o.item()
-    return str(o)
 
 
 _KEEP_TUNE = ("training_iteration", "time_total_s", "timestamp", "done", "trial_id")
@@ -103,7 +98,7 @@ def record_from_rows(number: int, params: dict[str, Any], rows: list[dict[str, A
     final = next((r for r in reversed(mine) if r.get("automl_kind") == "final"), None)
     last = mine[-1] if mine else {}
     history = _history(mine, final)
-    best_value, best_epoch = _best(history, last)
+    best_value, best_epoch = _num(last.get("best_value")), int(last.get("best_epoch") or 0)
     started = min((r["trial_start"] for r in mine if r.get("trial_start")), default=None)
     finished = max((r["t"] for r in mine if r.get("t")), default=None)
     rec = TrialRecord(
@@ -177,11 +172,6 @@ def _history(rows: list[dict[str, Any]], final: dict[str, Any] | None) -> list[d
         if top is not None:
             by_epoch = {e: h for e, h in by_epoch.items() if e <= top}
     return [by_epoch[e] for e in sorted(by_epoch)]
-
-
-def _best(history: list[dict[str, float]], last: dict[str, Any]) -> tuple[float | None, int]:
-    v, e = _num(last.get("best_value")), int(last.get("best_epoch") or 0)
-    return v, e
 
 
 def _read_error(trial: Any) -> str:

@@ -111,7 +111,7 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
     from ray import tune
 
     from automl.training import set_num_threads
-    from automl.trial import run_trial
+    from automl.trial import TrialResult, run_trial
 
     assert ctx is not None and data is not None
     tctx = tune.get_context()
@@ -146,9 +146,8 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
     base["max_epochs"] = int((cfg or {}).get("training", {}).get("max_epochs") or 20)
     reporter = TuneReporter(base, ctx.metric, ctx.direction, resume_epoch, ctx.checkpointing, params)
     if cfg is None:
-        final = {"status": "failed", "reason": f"params do not rebuild a config: {bad}"[:500], "detail": bad,
-                 "history": [], "best_epoch": 0, "epochs_run": 0, "n_params": 0, "stop_reason": "",
-                 "value": None, "seconds": time.perf_counter() - t0, "samples_per_second": 0.0}
+        final = TrialResult("failed", reason=f"params do not rebuild a config: {bad}"[:500], detail=bad,
+                            seconds=time.perf_counter() - t0).to_attrs()
     else:
         res = run_trial(cfg, data, objective_metric=ctx.metric, direction=ctx.direction, reporter=reporter,
                         device=ctx.device, seed=seed, precision=ctx.precision, compile=ctx.compile,
