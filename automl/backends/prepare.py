@@ -57,7 +57,7 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
 
 def load_trials(info: RunInfo) -> list[TrialRecord]:
     """The run's trials, read by the backend that wrote them."""
-    return get_backend(info.backend, where=f"Run {info.run_dir} names a").load_trials(info)
+    return get_backend(info.backend, where=f"Run {info.run_dir}: backend").load_trials(info)
 
 
 def _check_storage(impl: Backend, storage: str | None) -> None:
