@@ -75,8 +75,9 @@ def write_space(tmp: Path, name: str = "tiny", *, dataset: dict | None = None, m
     return path
 
 
-def slow_space(tmp: Path, name: str = "slow", epochs: int = 5) -> Path:
-    """Trials of roughly a second (digits subsample, batch 8): long enough to catch one RUNNING."""
+def slow_space(tmp: Path, name: str = "slow", epochs: int = 40) -> Path:
+    """Trials of roughly a second even on an idle machine (digits subsample, batch 8, 40 epochs of ~25 ms):
+    long enough to catch one RUNNING (5 epochs ran 0.1 s a trial once the machine was quiet)."""
     return write_space(tmp, name, dataset={"name": "digits", "subsample": 600},
                        model={"dense_blocks": {"units": {"low": 32, "high": 64}, "activation": "relu"}},
                        training={"batch_size": 8, "max_epochs": epochs, "lr": {"low": 1e-3, "high": 1e-2, "log": True}})
