@@ -53,17 +53,19 @@ root = Path(cfg["root"])
 t_init = 0.0
 if cfg["backend"] == "ray":
     import ray
-    from automl.backends.ray_backend import connect, RaySettings, start_ray_search
+    from automl.backends.prepare import start_search
+    from automl.backends.ray.connection import connect
+    from automl.backends.ray.settings import RaySettings
     t = time.perf_counter()
     connect(RaySettings(num_cpus=cfg["concurrency"]))
     t_init = time.perf_counter() - t
     t = time.perf_counter()
-    info = start_ray_search(cfg["space"], root=root, trials=cfg["trials"], scheduler="fifo", searcher="tpe",
+    info = start_search(cfg["space"], backend="ray", root=root, trials=cfg["trials"], scheduler="fifo", searcher="tpe",
                             max_concurrent=cfg["concurrency"], reuse_actors=cfg["reuse_actors"])
     wall = time.perf_counter() - t
     ray.shutdown()
 else:
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     t = time.perf_counter()
     info = start_search(cfg["space"], root=root, trials=cfg["trials"], sampler="tpe", pruner="none",
                         workers=cfg["concurrency"])

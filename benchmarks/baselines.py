@@ -25,7 +25,7 @@ SPACES = {
 
 
 def run(name: str, space: Path, work: Path, seed: int, trials: int | None) -> dict:
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     from automl.finalize import finalize_run
 
     t0 = time.time()

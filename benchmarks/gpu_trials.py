@@ -50,7 +50,7 @@ def write_space(tmp: Path, name: str) -> Path:
 
 
 def trials_per_hour(space: Path, per_gpu: int, trials: int, root: Path) -> dict:
-    from automl.backends.optuna_backend import load_trials, start_search
+    from automl.backends.prepare import load_trials, start_search
 
     t0 = time.time()
     info = start_search(space, study=f"{space.stem}_x{per_gpu}", root=root, sampler="random", pruner="none",

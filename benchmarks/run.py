@@ -322,7 +322,8 @@ def section_overhead(work: Path, n_trials: int, trial_epochs: int, baselines: in
     wrapping OptunaReporter.report here, in the harness), so per-epoch storage writes count as overhead.
     Overhead per trial = (start_search wall - sum of training proper) / N. A direct run_trial of the same
     config (no backend) is timed as a cross-check."""
-    import automl.backends.optuna_backend as ob
+    import automl.backends.optuna.objective as ob
+    from automl.backends.prepare import load_trials, start_search
     from automl.data import load_dataset
     from automl.space import load_space
     from automl.training import set_num_threads
@@ -350,12 +351,12 @@ def section_overhead(work: Path, n_trials: int, trial_epochs: int, baselines: in
     ob.OptunaReporter.report = timed_report
     try:
         t0 = time.time()
-        info = ob.start_search(space_path, study="overhead", root=work / "runs", sampler="random", pruner="none",
+        info = start_search(space_path, study="overhead", root=work / "runs", sampler="random", pruner="none",
                                trials=n_trials, seed=0, workers=1, timeout=None)
         wall = time.time() - t0
     finally:
         ob.OptunaReporter.report = original
-    recs = [r for r in ob.load_trials(info) if r.state == "COMPLETE"]
+    recs = [r for r in load_trials(info) if r.state == "COMPLETE"]
     n = max(1, len(recs))
     train_s = sum(r.seconds for r in recs) - sum(report_s)
     per_trial = (wall - train_s) / n
@@ -422,7 +423,7 @@ def section_ray_overhead(trials: int, epochs: int) -> dict[str, Any]:
 # --- section 3: scaling --------------------------------------------------------------------------------------
 
 def section_scaling(work: Path, n_trials: int, trial_epochs: int, cores: int) -> dict[str, Any]:
-    from automl.backends.optuna_backend import load_trials, start_search
+    from automl.backends.prepare import load_trials, start_search
 
     space_path = fixed_space(work, "bench_scaling", trial_epochs)
     out: dict[str, Any] = {"what": "trials/hour, start_search with 1 vs 2 workers, same fixed short trials "
@@ -509,7 +510,7 @@ def job_search(spec: dict) -> dict:
     t_job = time.time()
     extra: dict[str, Any] = {}
     if method in ("automl", "random"):
-        from automl.backends.optuna_backend import load_trials, start_search
+        from automl.backends.prepare import load_trials, start_search
         from automl.space import config_from_params, load_space
         from automl.training import evaluate
         from automl.trial import run_trial
@@ -581,7 +582,7 @@ def job_search(spec: dict) -> dict:
 
 
 def job_published(spec: dict) -> dict:
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     from automl.finalize import finalize_run
 
     t0 = time.time()

@@ -27,7 +27,7 @@ SPACE = ROOT / "examples" / "wine_tutorial.yaml"
 
 
 def run_seed(seed: int, work: Path, trials: int | None = None) -> dict:
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     from automl.finalize import finalize_run
 
     info = start_search(SPACE, study=f"wine_seed{seed}", root=work, seed=seed, workers=1, threads=1, trials=trials)

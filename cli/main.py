@@ -79,7 +79,7 @@ def search(
     trial_timeout: Annotated[float | None, typer.Option(help="Seconds; a trial running longer is stopped and recorded as failed.")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads per worker (default: cores / workers).")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N (auto: every visible GPU, else the CPU)")] = "cpu",
-    trials_per_gpu: Annotated[int, typer.Option(help="Trials packed onto each GPU at once.")] = 1,
+    trials_per_gpu: Annotated[int, typer.Option(help="Trials packed onto each GPU at once (Ray: GPU share 1/N).")] = 1,
     precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (mixed precision; fp16 needs CUDA)")] = "fp32",
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile each trial's model.")] = False,
     storage: StorageOpt = None,
@@ -92,7 +92,7 @@ def search(
     backend: Annotated[str, typer.Option(help="optuna (local worker processes) | ray (Ray Tune: a local Ray or a cluster)")] = "optuna",
     address: Annotated[str | None, typer.Option(help="Ray: auto | HOST:PORT | ray://HOST:PORT (default: start a local Ray)")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Ray: asha | hyperband | bohb | median | pbt | fifo (default asha)")] = None,
-    searcher: Annotated[str | None, typer.Option(help="Ray: tpe | random (Optuna samplers in Ray's OptunaSearch, define-by-run)")] = None,
+    searcher: Annotated[str | None, typer.Option(help="Ray: tpe | random | cmaes | gp | qmc (Optuna samplers in Ray's OptunaSearch, define-by-run)")] = None,
     max_concurrent: Annotated[int | None, typer.Option(help="Ray: trials at once (default: as many as the cluster's resources allow)")] = None,
     cpus_per_trial: Annotated[float | None, typer.Option(help="Ray: CPUs per trial, also its torch threads (default 1)")] = None,
     gpus_per_trial: Annotated[float | None, typer.Option(help="Ray: GPUs per trial; fractions share a GPU (default 0)")] = None,
@@ -104,31 +104,17 @@ def search(
 
     On a Ray cluster: automl search mnist1d_cnn --backend ray --address auto --scheduler asha
     """
-    from automl.backends.optuna_backend import start_search
-    from automl.cli.progress import ProgressPrinter
+    from automl.backends.prepare import start_search
+    from automl.report.progress import ProgressPrinter
 
-    path = resolve_space(space)
     printer = ProgressPrinter()
-    from automl.backends.dispatch import check_backend
-
-    ray_flags = dict(address=address, scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
-                     cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
-    check_backend(backend, ray_flags)
-    if backend == "ray":
-        from automl.backends.ray_backend import start_ray_search
-
-        info = start_ray_search(path, study=study, root=results_dir, progress=printer, trials=trials, timeout=timeout,
-                                seed=seed, device=None if device in ("cpu", "auto") else device, sampler=sampler,
-                                pruner=pruner, workers=workers, max_total_epochs=max_total_epochs, storage=storage,
-                                **ray_flags)
-        printer.done(info)
-        _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
-                      selection=selection)
-        return
-    info = start_search(path, study=study, root=results_dir, storage=storage, progress=printer, trials=trials,
-                        timeout=timeout, max_total_epochs=max_total_epochs, sampler=sampler, pruner=pruner,
-                        workers=workers, seed=seed, device=device, trials_per_gpu=trials_per_gpu,
-                        precision=precision, compile=compile, trial_timeout=trial_timeout, threads=threads)
+    info = start_search(resolve_space(space), backend=backend, study=study, root=results_dir, storage=storage,
+                        progress=printer, trials=trials, timeout=timeout, max_total_epochs=max_total_epochs,
+                        sampler=sampler, pruner=pruner, workers=workers, seed=seed, device=device,
+                        trials_per_gpu=trials_per_gpu, precision=precision,
+                        compile=compile, trial_timeout=trial_timeout, threads=threads, address=address,
+                        scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
+                        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
     printer.done(info)
     _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
                   selection=selection)
@@ -151,15 +137,15 @@ def resume(
 
     Example: automl resume results/mnist1d_cnn --trials 60
     """
-    from automl.backends.dispatch import resume_any
-    from automl.cli.progress import ProgressPrinter
+    from automl.backends.prepare import resume_search
+    from automl.report.progress import ProgressPrinter
     from automl.store.results import trained_numbers
     from automl.store.run import load_run
 
     before = trained_numbers(load_run(run, root=results_dir, storage=storage))
     printer = ProgressPrinter()
-    info = resume_any(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
-                      workers=workers)
+    info = resume_search(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
+                         workers=workers)
     printer.done(info)
     new = trained_numbers(info) - before
     _require_completed(info)

@@ -134,7 +134,7 @@ def test_noise_aware_winner_beats_the_trial_number_tie_break_on_wine():
 
 
 def test_selection_report_lists_candidates_and_can_be_switched_off(tmp_path):
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     from automl.finalize import finalize_run
     from automl.finalize.select import binomial_se
 
@@ -160,7 +160,7 @@ def test_selection_report_lists_candidates_and_can_be_switched_off(tmp_path):
     ("breast_cancer", "val_auroc", "binary"), ("diabetes", "val_r2", "regression"),
 ])
 def test_reports_show_trivial_and_linear_baselines(tmp_path, dataset, metric, task):
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     from automl.finalize import finalize_run
 
     space = write_space(tmp_path, dataset, dataset={"name": dataset}, objective={"metric": metric})
@@ -229,7 +229,7 @@ def test_a_search_whose_every_trial_failed_exits_1_with_the_reasons_counted(tmp_
 # --- 7. finalize reproduces the trial: the whole per-epoch history, not one accuracy ------------------------------
 
 def test_finalize_reproduces_the_trials_whole_learning_curve(tmp_path):
-    from automl.backends.optuna_backend import start_search
+    from automl.backends.prepare import start_search
     from automl.finalize import finalize_run
     from automl.store.results import load_trials
 

@@ -333,12 +333,12 @@ def local_ray():
     ("asha", "tpe"), ("hyperband", "random"), ("median", "tpe"), ("fifo", "random"), ("pbt", None), ("bohb", None),
 ])
 def test_scheduler_matrix(local_ray, tmp_path: Path, scheduler: str, searcher: str | None) -> None:
-    from automl.backends.ray_backend import start_ray_search
+    from automl.backends.prepare import start_search
 
     space = write_space(tmp_path, f"m_{scheduler}", epochs=4)
     try:
-        info = start_ray_search(space, root=tmp_path / "results", trials=4, scheduler=scheduler, searcher=searcher,
-                                max_concurrent=2, pbt_interval=1)
+        info = start_search(space, backend="ray", root=tmp_path / "results", trials=4, scheduler=scheduler,
+                            searcher=searcher, max_concurrent=2, pbt_interval=1)
     except UserInputError as e:  # bohb without ConfigSpace/hpbandster: a clear message, nothing half-written
         assert scheduler == "bohb" and "pip install" in str(e)
         return
@@ -354,24 +354,23 @@ def test_scheduler_matrix(local_ray, tmp_path: Path, scheduler: str, searcher: s
 
 
 def test_flags_are_checked(tmp_path: Path) -> None:
-    from automl.backends.dispatch import check_backend
-    from automl.backends.ray_backend import start_ray_search
+    from automl.backends.prepare import start_search
 
     space = write_space(tmp_path, "flags", epochs=2)
     with pytest.raises(UserInputError, match="--backend ray"):
-        check_backend("optuna", {"scheduler": "asha", "address": None})
+        start_search(space, backend="optuna", root=tmp_path / "r", scheduler="asha", address=None)
     with pytest.raises(UserInputError, match="allowed: optuna, ray"):
-        check_backend("dask", {})
+        start_search(space, backend="dask", root=tmp_path / "r")
     with pytest.raises(UserInputError, match="--scheduler"):
-        start_ray_search(space, root=tmp_path / "r", pruner="median")
+        start_search(space, backend="ray", root=tmp_path / "r", pruner="median")
     with pytest.raises(UserInputError, match="allowed: asha"):
-        start_ray_search(space, root=tmp_path / "r", scheduler="pb2")
+        start_search(space, backend="ray", root=tmp_path / "r", scheduler="pb2")
     assert not (tmp_path / "r").exists()
 
 
 def test_bohb_configspace_keeps_conditions() -> None:
     pytest.importorskip("ConfigSpace")
-    from automl.backends.ray_backend import BOHBParams, configspace_from
+    from automl.backends.ray.bohb import BOHBParams, configspace_from
     from automl.space import config_from_params, parse_space
 
     space = parse_space(yaml.safe_load(SPACE.format(name="cs", epochs=2, batch=32)), source="cs.yaml")

@@ -5,6 +5,7 @@ Everything runs for real: the `automl` console script in subprocesses, real stor
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -82,7 +83,7 @@ def test_timeout_is_deferred_out_of_a_shielded_storage_write():
     """An alarm that fires inside `shielded()` (a storage write) is raised only once the block is done."""
     import time as _time
 
-    from automl.watchdog import TrialTimeout, shielded, watchdog
+    from automl.trial.watchdog import TrialTimeout, shielded, watchdog
 
     finished_block = False
     t0 = _time.perf_counter()
@@ -95,6 +96,44 @@ def test_timeout_is_deferred_out_of_a_shielded_storage_write():
     assert 0.45 < _time.perf_counter() - t0 < 2.0
     with pytest.raises(TrialTimeout), watchdog(0.2):  # outside a shielded block it interrupts at once
         _time.sleep(5)
+
+
+def test_timeout_in_a_worker_thread_interrupts_and_defers_out_of_a_shielded_block():
+    """Off the main thread (Ray runs trainables in a thread) the watchdog raises asynchronously, and still
+    waits for a shielded block to end; a block that ends in time is never hit afterwards."""
+    import threading
+    import time as _time
+
+    from automl.trial.watchdog import TrialTimeout, shielded, watchdog
+
+    def busy(seconds: float) -> None:  # pure Python: an asynchronous exception lands between bytecodes
+        end = _time.perf_counter() + seconds
+        while _time.perf_counter() < end:
+            pass
+
+    out: dict[str, float | bool] = {}
+
+    def trial() -> None:
+        t0 = _time.perf_counter()
+        with contextlib.suppress(TrialTimeout), watchdog(0.2):
+            with shielded():
+                busy(0.5)
+            out["after_shield"] = True  # never reached: raised on leaving the shielded block
+        out["shielded"] = _time.perf_counter() - t0
+        t0 = _time.perf_counter()
+        with contextlib.suppress(TrialTimeout), watchdog(0.2):
+            busy(5)
+        out["plain"] = _time.perf_counter() - t0
+        with watchdog(0.3):
+            busy(0.05)
+        busy(0.5)  # the cancelled timer must not fire here
+        out["clean"] = True
+
+    t = threading.Thread(target=trial)
+    t.start()
+    t.join(30)
+    assert "after_shield" not in out and 0.45 < out["shielded"] < 2.0, out
+    assert out["plain"] < 2.0 and out["clean"] is True, out
 
 
 # --- concurrency ------------------------------------------------------------------------------------------------

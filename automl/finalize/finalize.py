@@ -98,7 +98,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     from automl.finalize.baselines import fit_baselines, score_baselines
     from automl.models import build_model, model_summary
     from automl.training import evaluate, make_loss, predict, prepare_targets, set_num_threads
-    from automl.trial import run_trial
+    from automl.trial import run_trial, trial_seed
 
     if top_k < 1 or seeds < 1:
         raise UserInputError(f"--top-k ({top_k}) and --seeds ({seeds}) must be at least 1.")
@@ -135,15 +135,15 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
             cache[key] = res
         return res
 
-    def trial_seed(rec: Any) -> int:
-        return int(rec.seed) if rec.seed is not None else info.seed * 100_003 + rec.number
+    def seed_of(rec: Any) -> int:
+        return int(rec.seed) if rec.seed is not None else trial_seed(info.seed, rec.number)
 
     # 1. choose the winner on validation only (bootstrap noise needs the best model's validation outputs)
     best_outputs = None
     sel_settings = selection or SelectionSettings(enabled=select)
     if select and obj.metric not in ("val_accuracy", "val_balanced_accuracy"):
         top = done[0]
-        res = retrain(top, trial_seed(top), top.threads or all_cores, search_data)
+        res = retrain(top, seed_of(top), top.threads or all_cores, search_data)
         if res.model is not None:
             best_outputs = (predict(res.model, dataset.val.x.to(device)).cpu(), prepare_targets(dataset.val.y, task))
     set_num_threads(all_cores)
@@ -164,7 +164,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
             # The trial's own seed and thread count reproduce its search result exactly (CPU float reductions
             # depend on the thread count); extra seeds use every core.
             first = s == 0
-            seed = trial_seed(rec) if first else info.seed * 100_003 + 7919 * (s + 1) + rec.number
+            seed = seed_of(rec) if first else trial_seed(info.seed, rec.number) + 7919 * (s + 1)
             threads = (rec.threads or all_cores) if first else all_cores
             res = retrain(rec, seed, threads, fit_data, max_epochs=rec.best_epoch if refit_full else None,
                           patience_off=refit_full)

@@ -170,8 +170,8 @@ def final_tables(report: dict[str, Any] | None) -> str:
         ("trials", bud.get("trials")),
         ("by state", ", ".join(f"{k.lower()} {v}" for k, v in by_state.items() if v)),
         ("training epochs", bud.get("epochs")), ("training seconds", bud.get("train_seconds")),
-        ("wall seconds", bud.get("wall_seconds")), ("sampler", settings.get("sampler")),
-        ("pruner", settings.get("pruner")), ("workers", settings.get("workers")),
+        ("wall seconds", bud.get("wall_seconds")), ("searcher", settings.get("searcher", settings.get("sampler"))),
+        ("scheduler", settings.get("scheduler", settings.get("pruner"))), ("workers", settings.get("workers")),
         ("search seed", report.get("seeds", {}).get("search")),
         ("finalize seconds", report.get("finalize", {}).get("seconds")),
     ], css_id="budget") + "</div>")

@@ -75,7 +75,8 @@ def render_markdown(report: dict[str, Any], model_summary: str) -> str:
     st = bud["settings"]
     lines += [f"- trials: {bud['trials']} ({', '.join(f'{k.lower()} {v}' for k, v in bud['by_state'].items() if v)})",
               f"- training epochs: {bud['epochs']}; training time {bud['train_seconds']} s; wall {bud['wall_seconds']} s",
-              f"- sampler {st.get('sampler')}, pruner {st.get('pruner')}, workers {st.get('workers')}, "
+              f"- searcher {st.get('searcher', st.get('sampler'))}, scheduler {st.get('scheduler', st.get('pruner'))}, "
+              f"workers {st.get('workers')}, "
               f"seed {report['seeds']['search']}",
               "", "## Hardware and versions", "",
               f"- {env.get('processor')} ({env.get('cpu_count')} CPUs, {env.get('cpu_affinity', '?')} usable), "

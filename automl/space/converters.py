@@ -1,7 +1,7 @@
 """Converters from the neutral `Space` to backend vocabularies. Imported only at the backend edge.
 
-Define-by-run needs no conversion (an `optuna.Trial` is a `Suggest`); these helpers serve the samplers
-that want the whole space up front (grid, enqueueing a known config).
+Define-by-run needs no conversion (an `optuna.Trial` is a `Suggest`, in the Optuna backend and in Ray Tune's
+`OptunaSearch` alike); these helpers serve the samplers that want the whole space up front (grid, enqueueing).
 """
 
 from __future__ import annotations

@@ -58,8 +58,10 @@ TRAINING_KEYS: dict[str, Key] = {
     "l1": _PENALTY, "l2": _PENALTY, "activity_l1": _PENALTY, "activity_l2": _PENALTY, "grad_clip": _f(0.0, None),
 }
 
-SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid")
-PRUNERS = ("hyperband", "successive_halving", "asha", "median", "percentile", "none")
+# the Optuna backend's registries (torch- and optuna-free): a new sampler or pruner is one entry there
+from automl.backends.optuna.samplers import PRUNERS as _PRUNERS, SAMPLERS as _SAMPLERS  # noqa: E402, I001
+
+SAMPLERS, PRUNERS = _SAMPLERS.names(), _PRUNERS.names()
 TOP_KEYS = ("name", "description", "dataset", "task", "objective", "model", "training", "search")
 SEARCH_KEYS: dict[str, Key] = {
     "sampler": _E(SAMPLERS), "pruner": _E(PRUNERS), "trials": _i(1, 10**7), "timeout": _f(0.0, None, lo_open=True),

@@ -33,6 +33,8 @@ class TrialRecord:
     device: str = ""
     seed: int | None = None
     threads: int | None = None  # torch threads the trial trained with (CPU results depend on it)
+    precision: str = ""  # autocast precision and torch.compile as the trial trained (what finalize reproduces)
+    compiled: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,16 +13,10 @@ from automl.store.run import RunInfo, load_run
 
 
 def load_trials(info: RunInfo) -> list[TrialRecord]:
-    """The backend adapter for this run's storage."""
-    if info.backend == "optuna":
-        from automl.backends.optuna_backend import load_trials as optuna_trials
+    """The run's trials, read by the backend that wrote them (the backend registry knows which)."""
+    from automl.backends.prepare import load_trials as backend_trials
 
-        return optuna_trials(info)
-    if info.backend == "ray":
-        from automl.backends.ray_backend import load_trials as ray_trials
-
-        return ray_trials(info)
-    raise UserInputError(f"Run {info.run_dir} names an unknown backend {info.backend!r}; allowed: optuna, ray.")
+    return backend_trials(info)
 
 
 def trained_numbers(info: RunInfo) -> set[int]:

@@ -1,5 +1,5 @@
-"""Re-export: the Reporter protocol lives in `automl.reporter` (torch-free, so backends import it cheaply)."""
+"""Re-export: the Reporter protocol lives in `automl.trial.reporter` (torch-free, so backends import it cheaply)."""
 
-from automl.reporter import Decision, NullReporter, RecordingReporter, Reporter
+from automl.trial.reporter import Decision, NullReporter, RecordingReporter, Reporter
 
 __all__ = ["Decision", "NullReporter", "RecordingReporter", "Reporter"]

@@ -6,6 +6,7 @@ inside training becomes a result with `status` and `reason`, so a search records
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import os
@@ -19,7 +20,7 @@ import torch
 from automl.data.dataset import Dataset
 from automl.models import InfeasibleConfig, build_model, check_feasible
 from automl.training import Reporter, TrialFailed, train
-from automl.watchdog import TrialTimeout, watchdog
+from automl.trial.watchdog import TrialTimeout, watchdog
 
 STATUSES = ("complete", "pruned", "failed", "infeasible")
 
@@ -38,6 +39,8 @@ class TrialResult:
     n_params: int = 0
     stop_reason: str = ""
     samples_per_second: float = 0.0
+    precision: str = "fp32"
+    compiled: bool = False
     model: torch.nn.Module | None = field(default=None, repr=False)  # kept only when asked
     audit: dict[str, Any] | None = None  # AUTOML_AUDIT_TEST_ARRAYS=1: what this trial's process holds
 
@@ -48,6 +51,7 @@ class TrialResult:
             "history": self.history, "best_metrics": self.best_metrics, "reason": self.reason,
             "detail": self.detail[-4000:], "seconds": round(self.seconds, 4), "n_params": self.n_params,
             "stop_reason": self.stop_reason, "samples_per_second": round(self.samples_per_second, 1),
+            "precision": self.precision, "compiled": self.compiled,
         }
 
 
@@ -90,13 +94,14 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
                reporter: Reporter | None, device: str | torch.device, seed: int, max_epochs: int | None,
                keep_model: bool, precision: str, compile: bool, timeout: float | None) -> TrialResult:
     t0 = time.perf_counter()
+    result = functools.partial(TrialResult, precision=precision, compiled=bool(compile))  # what it trained with
     spec = dataset.spec
     model = None
     try:
         # inside the try: check_feasible raises ValueError for an invalid value (unknown activation, ...)
         reason = check_feasible(config, spec)
         if reason:
-            return TrialResult("infeasible", reason=reason, seconds=time.perf_counter() - t0)
+            return result("infeasible", reason=reason, seconds=time.perf_counter() - t0)
         with watchdog(timeout):
             torch.manual_seed(seed)
             model = build_model(config, spec)
@@ -106,15 +111,15 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
                 objective_metric=objective_metric, direction=direction, reporter=reporter, device=device,
                 seed=seed, max_epochs=max_epochs, precision=precision, compile=compile,
             )
-    except TrialTimeout as e:
-        return TrialResult("failed", reason=f"timeout: {e}", detail=traceback.format_exc(),
+    except TrialTimeout:
+        return result("failed", reason=f"timeout: timed out after {timeout:g} s", detail=traceback.format_exc(),
                            seconds=time.perf_counter() - t0)
     except InfeasibleConfig as e:
-        return TrialResult("infeasible", reason=str(e), seconds=time.perf_counter() - t0)
+        return result("infeasible", reason=str(e), seconds=time.perf_counter() - t0)
     except TrialFailed as e:
         msg = "non-finite loss (NaN/inf)" if e.reason == "nan" else e.reason
         detail = f"{msg} at epoch {e.epoch}" if e.epoch else msg
-        return TrialResult("failed", reason=msg, detail=detail, history=e.history, epochs_run=len(e.history),
+        return result("failed", reason=msg, detail=detail, history=e.history, epochs_run=len(e.history),
                            seconds=time.perf_counter() - t0)
     except Exception as e:  # recorded, never fatal to the search
         if _is_oom(e):
@@ -123,14 +128,14 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
-            return TrialResult("failed", reason="out of memory", detail=str(e)[:2000], seconds=time.perf_counter() - t0)
-        return TrialResult("failed", reason=f"{type(e).__name__}: {e}"[:500], detail=traceback.format_exc(),
+            return result("failed", reason="out of memory", detail=str(e)[:2000], seconds=time.perf_counter() - t0)
+        return result("failed", reason=f"{type(e).__name__}: {e}"[:500], detail=traceback.format_exc(),
                            seconds=time.perf_counter() - t0)
     value = res.best_value
     status = "pruned" if res.stop_reason == "reporter" else "complete"
     if value is None or not math.isfinite(value):
         status, reason = "failed", f"objective {objective_metric} is not finite ({value})"
-    return TrialResult(
+    return result(
         status=status, value=None if status == "failed" else float(value), best_epoch=res.best_epoch,
         epochs_run=res.epochs_run, history=res.history, best_metrics=res.best_metrics,
         reason=reason or ("pruned by the scheduler on its validation curve" if status == "pruned" else ""),

@@ -1,0 +1,153 @@
+"""What each Optuna worker runs: sample define-by-run (an `optuna.Trial` is our `Suggest`), `run_trial` with
+the shared trial options, epochs reported through `OptunaReporter`; every trial's curve, reason and timing go
+into its user attrs so that Optuna's own tools (CLI, dashboard) and ours read the same storage."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import socket
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from automl.backends.optuna.settings import OptunaSettings
+from automl.backends.optuna.storage import FINISHED
+from automl.space import SearchSpace, load_space, sample
+from automl.trial import Decision, shielded, trial_seed
+
+
+class OptunaReporter:
+    """Adapter: Reporter protocol -> trial.report + should_prune. (A trial in flight at the search deadline
+    finishes; the deadline only keeps new trials from starting.)"""
+
+    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+        self.trial = trial
+        self.metric = metric
+
+    def report(self, epoch: int, metrics: dict[str, float]) -> Decision:
+        value = metrics.get(self.metric)
+        if value is not None and math.isfinite(value):
+            with shielded():  # a trial timeout must not tear a storage write (it would leave the DB locked)
+                self.trial.report(float(value), epoch)
+                prune = self.trial.should_prune()
+            if prune:
+                return Decision.STOP
+        return Decision.CONTINUE
+
+
+class TrialError(Exception):
+    """Raised to tell Optuna a trial failed; the reason is already in its user attrs."""
+
+
+class _QuietExpectedFailures(logging.Filter):
+    """Optuna logs every failed trial as a warning with a traceback. For failures we expect (an infeasible or
+    diverged config: `TrialError`; Ctrl-C) the reason is already recorded and shown by the progress line, so
+    drop those warnings and their "failed with value None" follow-up; unexpected errors keep their traceback."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._quiet: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        m = re.match(r"Trial (\d+) failed with ", str(record.msg))
+        if m is None:
+            return True
+        if isinstance(exc, (TrialError, KeyboardInterrupt)):
+            self._quiet.add(m.group(1))
+            return False
+        if str(record.msg).endswith("failed with value None.") and m.group(1) in self._quiet:
+            self._quiet.discard(m.group(1))
+            return False
+        return True
+
+
+def quiet_optuna() -> None:
+    """When a search starts (never at import): Optuna's info logs, experimental-feature warnings and the
+    tracebacks of failures we record ourselves would drown the progress lines."""
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message=".*independent sampl.*")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    log = logging.getLogger("optuna.study._optimize")
+    if not any(isinstance(f, _QuietExpectedFailures) for f in log.filters):
+        log.addFilter(_QuietExpectedFailures())
+
+
+@dataclass
+class Objective:
+    """The picklable objective each worker runs: sample -> run_trial -> user attrs -> value."""
+
+    space_path: str
+    settings: OptunaSettings
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _load(self) -> tuple[SearchSpace, Any, str, str]:
+        if not self._cache:  # a spawned worker: load what the driver prepared, from the run dir's copy
+            from automl.data import load_dataset
+
+            space = load_space(self.space_path)
+            dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()  # no test arrays here
+            obj = space.resolve_objective(dataset.spec.task)
+            self._cache.update(space=space, dataset=dataset, metric=obj.metric, direction=obj.direction)
+        c = self._cache
+        return c["space"], c["dataset"], c["metric"], c["direction"]
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        import torch
+
+        from automl.trial import run_trial
+
+        space, dataset, metric, direction = self._load()
+        s = self.settings
+        config = sample(space.space, trial).config
+        seed = trial_seed(s.seed, trial.number)
+        for k, v in (("seed", seed), ("threads", torch.get_num_threads()),
+                     ("worker", f"{socket.gethostname()}:{os.getpid()}"),
+                     ("device", os.environ.get("AUTOML_DEVICE_LABEL", s.device)), ("config", config)):
+            trial.set_user_attr(k, v)
+        try:
+            res = run_trial(config, dataset, objective_metric=metric, direction=direction,
+                            reporter=OptunaReporter(trial, metric), device=s.device, seed=seed,
+                            precision=s.precision, compile=s.compile, timeout=s.trial_timeout)
+        except KeyboardInterrupt:
+            trial.set_user_attr("status", "interrupted")
+            trial.set_user_attr("reason", "interrupted (Ctrl-C); re-queued by `automl resume`")
+            raise
+        for k, v in res.to_attrs().items():
+            trial.set_user_attr(k, v)
+        if res.status == "pruned":
+            raise optuna.TrialPruned(res.reason)
+        if res.status in ("failed", "infeasible"):
+            raise TrialError(f"{res.status}: {res.reason}")
+        return float(res.value)
+
+
+class BudgetCallback:
+    """Stops every worker once the trial count, the epoch budget or the deadline is reached."""
+
+    def __init__(self, settings: OptunaSettings) -> None:
+        self.s = settings
+
+    def exhausted(self, study: optuna.Study, count_running: bool = False) -> str | None:
+        everything = study.get_trials(deepcopy=False)
+        # Interrupted trials are re-queued by resume and run again: they do not use up the trial budget.
+        trials = [t for t in everything if t.state in FINISHED and t.user_attrs.get("status") != "interrupted"]
+        # After a trial, the other workers' running trials count too, or K workers overshoot by up to K-1.
+        running = sum(t.state == optuna.trial.TrialState.RUNNING for t in everything) if count_running else 0
+        if self.s.trials is not None and len(trials) + running >= self.s.trials:
+            return "trials"
+        if self.s.max_total_epochs is not None and sum(int(t.user_attrs.get("epochs_run", 0)) for t in trials) >= self.s.max_total_epochs:
+            return "epochs"
+        if self.s.deadline is not None and time.time() >= self.s.deadline:
+            return "timeout"
+        return None
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if self.exhausted(study, count_running=True):
+            study.stop()

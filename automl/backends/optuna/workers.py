@@ -1,0 +1,175 @@
+"""The Optuna backend: one study per run, searched in this process or in K spawned worker processes (one per
+device slot) that share the storage; the budget callback stops them all."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from automl.backends.base import Backend, Job
+from automl.backends.devices import Slot, plan_slots, resolve_devices, threads_per_slot
+from automl.backends.optuna.objective import BudgetCallback, Objective, TrialError, quiet_optuna
+from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
+from automl.backends.optuna.settings import OptunaSettings
+from automl.backends.optuna.storage import (
+    FINISHED,
+    load_trials,
+    open_storage,
+    record_of,
+    requeue_interrupted,
+    write_workers,
+)
+from automl.backends.prepare import space_max_epochs
+from automl.space import SearchSpace, grid_size, load_space
+from automl.space.errors import UserInputError
+from automl.store.records import TrialRecord
+from automl.store.run import RunInfo, redact_url
+
+
+def make_sampler(settings: OptunaSettings, space: SearchSpace, offset: int = 0) -> optuna.samplers.BaseSampler:
+    """`offset` shifts the seed: each worker and each resumed session must not replay the first session's
+    random stream (the same seed would sample the same configs again)."""
+    return SAMPLERS.create(settings.sampler, settings, space, settings.seed + offset)
+
+
+def make_pruner(settings: OptunaSettings, space: SearchSpace) -> optuna.pruners.BasePruner:
+    return PRUNERS.create(settings.pruner, settings, space_max_epochs(space))
+
+
+def _optimize(study: optuna.Study, objective: Objective, settings: OptunaSettings,
+              callbacks: list[Callable[..., None]] | None = None) -> None:
+    budget = BudgetCallback(settings)
+    if budget.exhausted(study):
+        return
+    timeout = None if settings.deadline is None else max(1.0, settings.deadline - time.time())
+    study.optimize(objective, timeout=timeout, catch=(TrialError,), callbacks=[budget, *(callbacks or [])],
+                   gc_after_trial=False)
+
+
+def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot) -> None:
+    """Entry point of a worker process (spawned, so it starts clean: no inherited torch threads or locks).
+    The slot's CUDA_VISIBLE_DEVICES is set before anything initializes CUDA."""
+    os.environ.update(slot.env)
+    os.environ["AUTOML_DEVICE_LABEL"] = slot.label
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates workers
+    quiet_optuna()
+    s = OptunaSettings(**{**settings, "device": slot.device})
+    from automl.training import set_num_threads
+
+    set_num_threads(s.threads or 1)
+    space = load_space(Path(run_dir) / "space.yaml")
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage), pruner=make_pruner(s, space))
+    study.sampler = make_sampler(s, space, offset=len(study.get_trials(deepcopy=False)) + 7919 * slot.index)
+    _optimize(study, Objective(str(Path(run_dir) / "space.yaml"), s), s)
+
+
+class OptunaBackend(Backend):
+    name = "optuna"
+    settings_class = OptunaSettings
+    storage_url = True
+
+    def check(self, space: SearchSpace, settings: Any) -> None:
+        if settings.sampler == "grid" and settings.trials is None:
+            settings.trials = grid_size(space.space, settings.grid_points)
+
+    def load_trials(self, info: RunInfo) -> list[TrialRecord]:
+        return load_trials(info)
+
+    def run(self, job: Job, *, resume: bool) -> None:
+        quiet_optuna()
+        s: OptunaSettings = job.settings  # type: ignore[assignment]
+        study = self._study(job.info, job.space, s, create=not resume)
+        if resume:
+            study.sampler = make_sampler(s, job.space, offset=len(study.get_trials(deepcopy=False)))
+            requeue_interrupted(study, job.info)
+        slots = plan_slots(resolve_devices(s.device), workers=s.workers, trials_per_gpu=s.trials_per_gpu)
+        s.threads = s.threads or threads_per_slot(len(slots), _cores())
+        if s.timeout is not None and s.deadline is None:
+            s.deadline = time.time() + s.timeout
+        if len(slots) == 1:
+            self._in_process(job, study, s, slots[0])
+        else:
+            self._in_workers(job, study, s, slots)
+
+    def _in_process(self, job: Job, study: optuna.Study, s: OptunaSettings, slot: Slot) -> None:
+        from automl.training import set_num_threads
+
+        set_num_threads(s.threads or 1)
+        objective = Objective(str(job.info.space_path), replace(s, device=slot.label))
+        objective._cache.update(space=job.space, dataset=job.data, metric=job.metric, direction=job.direction)
+        write_workers(job.info, [os.getpid()])
+        try:
+            _optimize(study, objective, s, [lambda st, tr: job.finished(record_of(tr))])
+        finally:
+            write_workers(job.info, [])
+
+    def _in_workers(self, job: Job, study: optuna.Study, s: OptunaSettings, slots: list[Slot]) -> None:
+        info = job.info
+        ctx = mp.get_context("spawn")
+        procs = [ctx.Process(target=_worker_main, args=(str(info.run_dir), info.storage, info.study, asdict(s), slot),
+                             daemon=False) for slot in slots]
+        for p in procs:
+            p.start()
+        write_workers(info, [p.pid for p in procs if p.pid])
+        seen: set[int] = set()
+
+        def report() -> None:
+            for tr in study.get_trials(deepcopy=False, states=FINISHED):
+                if tr.number not in seen:
+                    seen.add(tr.number)
+                    job.finished(record_of(tr))
+
+        try:
+            while any(p.is_alive() for p in procs):
+                time.sleep(0.5)
+                report()
+        except KeyboardInterrupt:
+            for p in procs:
+                if p.is_alive():
+                    p.terminate()
+            for p in procs:
+                p.join(10)
+            raise
+        finally:
+            for p in procs:
+                p.join()
+            write_workers(info, [])
+        report()
+        failed = [p.exitcode for p in procs if p.exitcode not in (0, None)]
+        if failed:
+            raise RuntimeError(f"{len(failed)} worker process(es) exited with codes {failed}; see the messages above.")
+
+    def _study(self, info: RunInfo, space: SearchSpace, s: OptunaSettings, create: bool) -> optuna.Study:
+        storage = open_storage(info.storage or "")
+        sampler, pruner = make_sampler(s, space), make_pruner(s, space)
+        if not create:
+            try:
+                return optuna.load_study(study_name=info.study, storage=storage, sampler=sampler, pruner=pruner)
+            except KeyError:
+                raise UserInputError(f"Study {info.study!r} is not in storage {redact_url(info.storage)}.") from None
+        try:
+            study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner, study_name=info.study,
+                                        direction=info.settings.get("direction") or space.objective.direction)
+        except optuna.exceptions.DuplicatedStudyError:
+            raise UserInputError(
+                f"Storage {redact_url(info.storage)} already has a study named {info.study!r}; resume it with "
+                f"`automl resume {info.run_dir}` or choose another --study name."
+            ) from None
+        study.set_user_attr("automl", {"space": space.name, "metric": space.objective.metric, "seed": s.seed,
+                                       "run_dir": str(info.run_dir)})
+        return study
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

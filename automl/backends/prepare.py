@@ -1,0 +1,125 @@
+"""The one preparation of a search, whatever the backend: space, data, objective, feasibility, run directory,
+manifest; then the backend named by `--backend` (a new search) or by the run's manifest (resume) runs it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from automl.backends.base import Backend, Job, Progress, get_backend
+from automl.space import Categorical, Fixed, Float, Int, RandomSuggest, SearchSpace, load_space, sample
+from automl.space.errors import UserInputError
+from automl.store.records import TrialRecord
+from automl.store.run import RunInfo, create_run, load_run
+
+
+def start_search(space_path: str | Path, *, backend: str = "optuna", study: str | None = None,
+                 root: Path = Path("results"), storage: str | None = None, progress: Progress | None = None,
+                 **overrides: Any) -> RunInfo:
+    """Check everything, create the run directory, then search until the budget is spent."""
+    impl = get_backend(backend)
+    _check_storage(impl, storage)
+    space = load_space(space_path)
+    settings = impl.settings(space.search, overrides)
+    impl.check(space, settings)
+    if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
+        settings.trials = 20
+    dataset, obj = _data(space)
+    check_some_feasible(space, dataset.spec)
+    with impl.session(settings):  # connect first: an unreachable cluster leaves no half-made run dir
+        manifest = {**settings.manifest(), "direction": obj.direction, "metric": obj.metric,
+                    "data_base_dir": str(space.base_dir)}
+        info = create_run(study or space.name, Path(space_path), backend=impl.name, storage=storage,
+                          seed=settings.seed, settings=manifest, root=root)
+        fix_base_dir(info, space)
+        impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=False)
+    return info
+
+
+def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str | None = None,
+                  progress: Progress | None = None, **overrides: Any) -> RunInfo:
+    """Carry on a stopped run with the backend that started it: finished trials are kept, the budget goes on."""
+    info = load_run(run, root=root, storage=storage)
+    impl = get_backend(info.backend, where=f"Run {info.run_dir}: backend")
+    _check_storage(impl, storage)
+    for k in impl.fixed_on_resume:
+        if overrides.get(k) is not None:
+            raise UserInputError(f"--{k} cannot change a {impl.name} run on resume (it resumes the search as it was "
+                                 "defined); start a new search with --study NAME for more.")
+    settings = impl.settings({**info.settings, "deadline": None}, overrides)
+    space = load_space(info.space_path)
+    dataset, obj = _data(space)
+    with impl.session(settings):
+        impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=True)
+    return info
+
+
+def load_trials(info: RunInfo) -> list[TrialRecord]:
+    """The run's trials, read by the backend that wrote them."""
+    return get_backend(info.backend, where=f"Run {info.run_dir}: backend").load_trials(info)
+
+
+def _check_storage(impl: Backend, storage: str | None) -> None:
+    if storage is not None and not impl.storage_url:
+        raise UserInputError(f"--storage is an Optuna storage URL; the {impl.name} backend does not take one "
+                             "(a Ray run keeps its Tune experiment under --storage-path).")
+
+
+def _data(space: SearchSpace) -> tuple[Any, Any]:
+    """Load the data once in the driver (a bad path or column fails fast with exit code 2), keeping only its
+    search form: no process of a search, the driver included, holds the test arrays."""
+    from automl.data import load_dataset
+
+    dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()
+    return dataset, space.resolve_objective(dataset.spec.task)
+
+
+def check_some_feasible(space: SearchSpace, spec: Any, n: int = 200, seed: int = 0) -> None:
+    """Refuse a space in which no sampled architecture fits the data (checked analytically, no training)."""
+    from automl.models import check_feasible
+
+    rng = RandomSuggest(seed)
+    reasons: Counter[str] = Counter()
+    for _ in range(n):
+        reason = check_feasible(sample(space.space, rng).config, spec)
+        if reason is None:
+            return
+        reasons[reason.split(":")[0] if len(reasons) > 20 else reason] += 1
+    common = "; ".join(f"{r} ({c}x)" for r, c in reasons.most_common(3))
+    raise UserInputError(
+        f"Search space {space.source}: none of {n} sampled configs is feasible for dataset "
+        f"{space.dataset.get('name') or space.dataset.get('path')} (input shape {tuple(spec.input_shape)}). "
+        f"Most common reasons: {common}. Allow smaller kernels, less pooling or fewer layers."
+    )
+
+
+def fix_base_dir(info: RunInfo, space: SearchSpace) -> None:
+    """The run dir holds a copy of the space; relative dataset paths must still resolve against the original."""
+    import yaml
+
+    if "path" in space.dataset and not Path(space.dataset["path"]).is_absolute() and space.base_dir is not None:
+        raw = dict(space.raw)
+        ds = dict(raw["dataset"])
+        ds["path"] = str((space.base_dir / ds["path"]).resolve()) if (space.base_dir / ds["path"]).exists() else str(Path(ds["path"]).resolve())
+        raw["dataset"] = ds
+        info.space_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def space_max_epochs(space: SearchSpace) -> int:
+    """The largest max_epochs a trial can get (the pruners' and schedulers' maximum resource)."""
+    try:
+        dist = space.space.find("training.max_epochs").dist
+    except KeyError:
+        return 20
+    if isinstance(dist, Fixed):
+        return int(dist.value)
+    if isinstance(dist, (Int, Float)):
+        return int(dist.high)
+    if isinstance(dist, Categorical):
+        return int(max(dist.choices))
+    return 20
+
+
+__all__ = ["check_some_feasible", "fix_base_dir", "load_trials", "resume_search",
+           "space_max_epochs", "start_search"]

@@ -1,0 +1,279 @@
+"""The Ray backend: the Tune experiment (searcher, scheduler, budget, trainable, ledger) built from a prepared
+`Job`, and Tune's restore for resume. Sampling is define-by-run through Ray's `OptunaSearch` (conditional and
+repeated parameters reach Tune unchanged); `bohb` uses TuneBOHB over a ConfigSpace of the same space; `pbt`
+starts from a seeded random population (Ray allows no searcher with PBT). The dataset is shipped once through
+the object store (`tune.with_parameters`): train and validation only."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Stopper
+
+from automl.backends.base import Backend, Job
+from automl.backends.devices import resolve_devices
+from automl.backends.optuna.samplers import SAMPLERS
+from automl.backends.prepare import space_max_epochs
+from automl.backends.ray import ledger
+from automl.backends.ray.bohb import BOHB_MISSING, configspace_from
+from automl.backends.ray.connection import ray_session
+from automl.backends.ray.settings import CHECKPOINTING, SCHEDULERS, RaySettings
+from automl.backends.ray.trainable import TrialContext, ray_trainable
+from automl.space import SearchSpace, sample
+from automl.space.errors import UserInputError
+from automl.space.params import Float, Space
+from automl.space.sampling import RandomSuggest
+from automl.store.records import TrialRecord
+from automl.store.run import RunInfo
+
+log = logging.getLogger(__name__)
+
+# --- define-by-run sampling (picklable: Tune saves the searcher with the experiment) --------------------------
+
+class DefineByRun:
+    """`OptunaSearch(space=DefineByRun(space))`: the neutral space sampled with the Optuna trial Tune gives."""
+
+    def __init__(self, space: Space) -> None:
+        self.space = space
+
+    def __call__(self, trial: Any) -> None:
+        sample(self.space, trial)
+        return None
+
+
+class RandomPopulation:
+    """PBT's initial population: `tune.sample_from` calls this once per trial (seeded, conditional-aware)."""
+
+    def __init__(self, space: Space, seed: int) -> None:
+        self.space, self.seed, self.n = space, seed, 0
+
+    def __call__(self, spec: Any = None) -> dict[str, Any]:
+        self.n += 1
+        return sample(self.space, RandomSuggest(self.seed * 1_000_003 + self.n)).params
+
+
+class PerturbFloats:
+    """PBT explore step: every float parameter of the trial is multiplied by 0.8 or 1.2 (clipped to its
+    range), or resampled with probability 0.25. Categorical, integer and structural parameters are left
+    alone, so the perturbed params still describe a valid config of the same space."""
+
+    def __init__(self, space: Space, seed: int) -> None:
+        self.space = space
+        self.rng = random.Random(seed)
+
+    def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
+        params = dict(config.get("p") or {})
+        for name, value in list(params.items()):
+            try:
+                dist = self.space.find(name).dist
+            except KeyError:
+                continue
+            if not isinstance(dist, Float):
+                continue
+            if self.rng.random() < 0.25:
+                new = RandomSuggest(self.rng).suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+            else:
+                new = min(max(float(value) * self.rng.choice((0.8, 1.2)), dist.low), dist.high)
+            params[name] = float(new)
+        return {**config, "p": params}
+
+
+class TrialNamer:
+    """Trial names/dirs `trial_00007_<id>`: the number is the creation index (the searcher's counter)."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def __call__(self, trial: Any) -> str:
+        m = re.match(r"\d+", str(trial.experiment_tag))
+        n = int(m.group()) - self.offset if m else 0
+        return f"trial_{n:05d}_{trial.trial_id}"
+
+
+# --- building the Tune experiment ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _hyperband_env(settings: RaySettings) -> Iterator[None]:
+    """Synchronous HyperBand halves a bracket only once it is full, but Tune creates one pending trial at a time
+    for a searcher (and `--max-concurrent` caps the live ones): every trial would land in the first bracket and
+    run its full budget. For `hyperband` Tune may create up to `trials` pending trials (resources still bound
+    what runs) and --max-concurrent is not applied."""
+    if settings.scheduler != "hyperband" or "TUNE_MAX_PENDING_TRIALS_PG" in os.environ:
+        yield
+        return
+    if settings.max_concurrent:
+        log.warning("--max-concurrent is not applied with --scheduler hyperband (a bracket must fill before it is "
+                    "halved); --cpus-per-trial/--gpus-per-trial bound how many trials run at once.")
+    os.environ["TUNE_MAX_PENDING_TRIALS_PG"] = str(max(1, min(int(settings.trials or 64), 1000)))
+    try:
+        yield
+    finally:
+        os.environ.pop("TUNE_MAX_PENDING_TRIALS_PG", None)
+
+
+class EpochBudget(Stopper):
+    """--max-total-epochs on Ray: counts the epochs every trial reports (those of finished trials in the ledger
+    included); once they reach the budget the trial in flight is stopped and no new trial starts. Exact: the
+    epochs recorded never sum past the budget (a cut trial is PRUNED, its reason says the budget was spent)."""
+
+    def __init__(self, limit: int, run_dir: Path) -> None:
+        self.limit, self.run_dir, self.used = limit, Path(run_dir), ledger.ledger_epochs(run_dir)
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        self.used += result.get("automl_kind") == "epoch"
+        return self.spent
+
+    def stop_all(self) -> bool:
+        return self.spent
+
+    @property
+    def spent(self) -> bool:
+        return self.used >= self.limit
+
+
+def _search_alg(settings: RaySettings, space: SearchSpace, metric: str, mode: str) -> tuple[Any, int]:
+    """(search_alg or None, Tune's first trial tag): PBT takes no searcher, BOHB its own over a ConfigSpace."""
+    if settings.scheduler == "pbt":
+        return None, 0
+    if settings.scheduler == "bohb":
+        cs = configspace_from(space.space, settings.seed)
+        try:
+            from ray.tune.search.bohb import TuneBOHB
+
+            return TuneBOHB(space=cs, metric=metric, mode=mode, seed=settings.seed), 1
+        except (ImportError, AssertionError):
+            raise UserInputError(BOHB_MISSING) from None
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a search starts: no "study created" lines
+    with warnings.catch_warnings():  # Optuna calls some sampler options "experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = SAMPLERS.create(settings.searcher, settings, space, settings.seed)
+    return OptunaSearch(space=DefineByRun(space.space), metric=metric, mode=mode, sampler=sampler), 1
+
+
+def _trainable(job: Job, done: dict[int, dict[str, Any]], bohb_choices: dict | None) -> Any:
+    from ray import tune
+
+    s: RaySettings = job.settings  # type: ignore[assignment]
+    ctx = TrialContext(space=job.space.space, metric=job.metric, direction=job.direction, seed=s.seed,
+                       device=s.trial_device, threads=s.threads or max(1, int(s.cpus_per_trial)), precision=s.precision, compile=s.compile,
+                       trial_timeout=s.trial_timeout, checkpointing=s.scheduler in CHECKPOINTING,
+                       bohb_choices=bohb_choices, done=done)
+    fn = tune.with_parameters(ray_trainable, data=job.data, ctx=ctx)  # train/val only, shipped once
+    return tune.with_resources(fn, {"cpu": s.cpus_per_trial, "gpu": s.gpus})
+
+
+def _callbacks(job: Job) -> tuple[list[Any], EpochBudget | None]:
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    limit = job.settings.max_total_epochs
+    budget = EpochBudget(limit, job.info.run_dir) if limit else None
+    # result.json + progress.csv only (TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1 drops TensorBoard event files)
+    return [JsonLoggerCallback(), CSVLoggerCallback(), ledger.Ledger(job.info.run_dir, job, budget)], budget
+
+
+def _run_config(job: Job) -> Any:
+    from ray import tune
+
+    s: RaySettings = job.settings  # type: ignore[assignment]
+    callbacks, budget = _callbacks(job)
+    keep = None if s.scheduler == "pbt" else 2  # PBT clones checkpoints: keep all (Tune's pruning of clones errs)
+    return tune.RunConfig(
+        name=ledger.EXPERIMENT, storage_path=s.storage_path or str(job.info.run_dir), verbose=0, stop=budget,
+        failure_config=tune.FailureConfig(max_failures=s.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=keep), callbacks=callbacks,
+    )
+
+
+def _restore(job: Job, trainable: Any) -> Any:
+    """Tune's restore brings back the experiment as pickled; the driver-side ledger and epoch budget of this
+    session (progress printer, epochs already spent) replace the pickled ones."""
+    from ray import tune
+
+    tuner = tune.Tuner.restore(ledger.experiment_path(job.info), trainable=trainable, resume_errored=True)
+    local = getattr(tuner, "_local_tuner", None)  # None with a Ray client (ray://): the pickled ones stay
+    if local is not None:
+        rc = local.get_run_config()
+        rc.callbacks, rc.stop = _callbacks(job)
+    return tuner
+
+
+class RayBackend(Backend):
+    name = "ray"
+    settings_class = RaySettings
+    fixed_on_resume = ("trials", "timeout")  # Tune restores the experiment as it was defined
+
+    def check(self, space: SearchSpace, settings: Any) -> None:
+        if settings.scheduler == "bohb":
+            configspace_from(space.space, settings.seed)  # fails fast with the install hint
+        if settings.address is None:
+            resolve_devices(settings.device)  # a local Ray: the GPU asked for must be here
+        if settings.trials is None and (settings.timeout or settings.max_total_epochs):
+            settings.trials = 10**6  # until the time or epoch budget is spent
+
+    @contextlib.contextmanager
+    def session(self, settings: Any) -> Iterator[None]:
+        with ray_session(settings):
+            yield
+
+    def load_trials(self, info: RunInfo) -> list[TrialRecord]:
+        return ledger.load_trials(info)
+
+    def run(self, job: Job, *, resume: bool) -> None:
+        from ray import tune
+
+        s: RaySettings = job.settings  # type: ignore[assignment]
+        info = job.info
+        if resume:
+            if not _has_experiment_state(info):
+                raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {ledger.experiment_path(info)} "
+                                     "yet (the search was stopped before Tune's first snapshot); start it again.")
+        else:
+            s.storage_path = s.storage_path or str(info.run_dir)
+            info.settings["storage_path"] = s.storage_path
+            info.storage = ledger.experiment_path(info)
+            info.save()
+            _warn_storage(s)
+        mode = "max" if job.direction == "maximize" else "min"
+        search_alg, offset = _search_alg(s, job.space, job.metric, mode)
+        bohb_choices = getattr(getattr(search_alg, "_space", None), "automl_choices", None) if s.scheduler == "bohb" else None
+        trainable = _trainable(job, ledger.ledger_done(info) if resume else {}, bohb_choices)
+        with _hyperband_env(s):
+            if resume:
+                tuner = _restore(job, trainable)
+            else:
+                namer = TrialNamer(offset)
+                param_space = {"p": tune.sample_from(RandomPopulation(job.space.space, s.seed))} if s.scheduler == "pbt" else None
+                tuner = tune.Tuner(trainable, param_space=param_space, run_config=_run_config(job), tune_config=tune.TuneConfig(
+                    metric=job.metric, mode=mode, search_alg=search_alg,
+                    scheduler=SCHEDULERS.create(s.scheduler, s, job.space, space_max_epochs(job.space)),
+                    num_samples=s.trials, time_budget_s=s.timeout, reuse_actors=s.reuse_actors,
+                    max_concurrent_trials=None if s.scheduler == "hyperband" else s.max_concurrent,
+                    trial_name_creator=namer, trial_dirname_creator=namer))
+            tuner.fit()
+
+
+def _warn_storage(settings: RaySettings) -> None:
+    sp = settings.storage_path or ""
+    if settings.address and settings.scheduler in CHECKPOINTING and "://" not in sp:
+        log.warning("--scheduler %s writes checkpoints from the worker nodes: on a multi-node cluster give "
+                    "--storage-path a shared filesystem or a cloud URI (s3://, gs://).", settings.scheduler)
+
+
+def _has_experiment_state(info: RunInfo) -> bool:
+    from ray.tune import Tuner
+
+    try:
+        return bool(Tuner.can_restore(ledger.experiment_path(info)))
+    except Exception:
+        return False

@@ -1,0 +1,284 @@
+"""Finished trials, written at once: the driver appends each to `ray_trials.jsonl` in the run dir (fsync'd),
+so a driver killed between two Tune snapshots loses nothing, and prints its progress line from the same
+`TrialRecord`. `load_trials` merges Tune's experiment with that ledger; resume hands finished trials back
+instead of training them again."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from automl.backends.ray.trainable import params_of, trial_number
+from automl.store.records import TrialRecord
+from automl.store.run import RunInfo
+
+EXPERIMENT = "tune"  # the Tune experiment folder under storage_path
+LEDGER = "ray_trials.jsonl"
+
+
+def experiment_path(info: RunInfo) -> str:
+    sp = info.settings.get("storage_path") or str(info.run_dir)
+    return sp.rstrip("/") + "/" + EXPERIMENT
+
+
+class Ledger(Callback):
+    """Driver-side Tune callback: appends each finished trial to `ray_trials.jsonl` in the run dir at once
+    (fsync'd) and hands its record to the job's progress printer. Tune pickles it with the experiment; the
+    backend attaches a fresh one to a restored experiment, so only the run dir travels in the pickle."""
+
+    def __init__(self, run_dir: Path, job: Any = None, budget: Any = None) -> None:
+        self.run_dir, self.job, self.budget = Path(run_dir), job, budget
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.recovered: dict[str, int] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"run_dir": self.run_dir}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["run_dir"])  # type: ignore[misc]
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        self.rows.setdefault(trial.trial_id, []).append(_compact(result))
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        # a node that died counts as preemption for Tune (not in num_failures): count restarts here
+        self.recovered[trial.trial_id] = self.recovered.get(trial.trial_id, 0) + 1
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finish(trial, "TERMINATED")
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finish(trial, "ERROR")
+
+    def _finish(self, trial: Any, status: str) -> None:
+        rows = self.rows.pop(trial.trial_id, [])
+        if rows and rows[-1].get("automl_restored"):
+            return  # a finished trial that resume handed back: its ledger line is already there
+        restarts = max(self.recovered.pop(trial.trial_id, 0), trial.run_metadata.num_failures)
+        error = _read_error(trial) if status == "ERROR" or restarts else ""
+        rec = record_from_rows(trial_number(str(trial)) or 0, params_of(trial.config), rows, status, error,
+                               num_failures=restarts)
+        if rec.state == "PRUNED" and self.budget is not None and self.budget.spent:
+            rec.reason = f"stopped at epoch {rec.epochs_run}: the --max-total-epochs budget is spent"
+        final = next((r for r in reversed(rows) if r.get("automl_kind") == "final"), None)
+        if final is not None:  # what resume reports back for it: our keys only, none of Tune's own
+            final = {k: v for k, v in final.items() if k not in _KEEP_TUNE}
+        entry = {"trial_id": trial.trial_id, "name": str(trial), "status": status, "params": rec.params,
+                 "record": rec.to_dict(), "final_row": final, "t": time.time()}
+        with open(self.run_dir / LEDGER, "a") as f:
+            f.write(json.dumps(entry, default=lambda o: o.item() if hasattr(o, "item") else str(o)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        if self.job is not None:
+            self.job.finished(rec)
+
+
+_KEEP_TUNE = ("training_iteration", "time_total_s", "timestamp", "done", "trial_id")
+
+
+def _compact(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "config" and (k in _KEEP_TUNE or not k.startswith(("time_", "date",
+                                                                                                          "hostname", "node_ip")))}
+
+
+# --- rows -> TrialRecord ------------------------------------------------------------------------------------
+
+def record_from_rows(number: int, params: dict[str, Any], rows: list[dict[str, Any]], status: str,
+                     error: str = "", num_failures: int = 0) -> TrialRecord:
+    """One trial's Tune results (its result.json rows) -> TrialRecord. `status` is Tune's trial status."""
+    mine = [r for r in rows if r.get("automl_kind") in ("epoch", "final")]
+    final = next((r for r in reversed(mine) if r.get("automl_kind") == "final"), None)
+    last = mine[-1] if mine else {}
+    history = _history(mine, final)
+    best_value, best_epoch = _num(last.get("best_value")), int(last.get("best_epoch") or 0)
+    started = min((r["trial_start"] for r in mine if r.get("trial_start")), default=None)
+    finished = max((r["t"] for r in mine if r.get("t")), default=None)
+    rec = TrialRecord(
+        number=number, state="RUNNING", value=None, params=params, history=history,
+        best_epoch=best_epoch, epochs_run=max((int(h.get("epoch", 0)) for h in history), default=0),
+        seconds=float(last.get("trial_seconds") or 0.0),
+        duration=(finished - started) if started and finished else None, started=started, finished=finished,
+        worker=str(last.get("node_id", "")), device=str(last.get("device", "")), seed=last.get("seed"),
+        threads=last.get("threads"),
+    )
+    retried = f" (after {num_failures} retr{'y' if num_failures == 1 else 'ies'})" if num_failures else ""
+    if final is not None:
+        st = final.get("status")
+        rec.n_params = int(final.get("n_params") or 0)
+        rec.seconds = float(final.get("seconds") or rec.seconds)
+        rec.detail = str(final.get("detail") or "")
+        rec.reason = str(final.get("reason") or "")
+        rec.best_epoch = int(final.get("best_epoch") or rec.best_epoch)
+        rec.epochs_run = int(final.get("epochs_run") or rec.epochs_run)
+        rec.precision, rec.compiled = str(final.get("precision") or ""), bool(final.get("compiled"))
+        if st == "complete":
+            rec.state, rec.value = "COMPLETE", _num(final.get("value"))
+        elif st == "pruned":
+            rec.state, rec.value = "PRUNED", _num(final.get("value"))
+        else:  # failed or infeasible: the reason as run_trial gave it, as every backend records it
+            rec.state, rec.value = "FAIL", None
+    elif status == "ERROR":
+        rec.state, rec.value = "FAIL", None
+        rec.reason = (f"trial process failed{retried}: {error}" if error else f"trial process failed{retried}")[:500]
+        rec.detail = error
+    elif status == "TERMINATED":
+        max_epochs = int(last.get("max_epochs") or 0)
+        if mine and max_epochs and rec.epochs_run >= max_epochs:
+            rec.state, rec.value = "COMPLETE", best_value  # stopped at the scheduler's max_t = its full budget
+        elif mine:
+            rec.state, rec.value = "PRUNED", best_value
+            rec.reason = f"stopped early by the scheduler at epoch {rec.epochs_run}"
+        else:
+            rec.state, rec.reason = "FAIL", "the trial ended without reporting a result"
+    else:
+        rec.state = "RUNNING" if status in ("RUNNING", "PAUSED") else "WAITING"
+        rec.value = best_value
+    if num_failures and (final is not None or status != "ERROR"):  # ERROR's reason says it already
+        note = f"retried {num_failures} time{'s' if num_failures > 1 else ''} after its process or node died"
+        note += f" ({error})" if error else ""
+        rec.reason = (f"{rec.reason}; {note}" if rec.reason else note)[:500]
+    return rec
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _history(rows: list[dict[str, Any]], final: dict[str, Any] | None) -> list[dict[str, float]]:
+    if final is not None and final.get("history"):
+        return list(final["history"])
+    by_epoch: dict[int, dict[str, float]] = {}
+    for r in rows:  # later attempts overwrite earlier ones; replayed epochs fill what a restore skipped
+        for h in r.get("replayed_history") or []:
+            by_epoch.setdefault(int(h["epoch"]), dict(h))
+        if r.get("automl_kind") == "epoch":
+            names = r.get("metric_names") or []
+            by_epoch[int(r["epoch"])] = {"epoch": int(r["epoch"]), **{k: r[k] for k in names if k in r}}
+    if rows:  # drop epochs of an earlier attempt beyond what the last attempt reached
+        last_attempt = rows[-1].get("attempt")
+        top = max((int(r["epoch"]) for r in rows if r.get("attempt") == last_attempt and "epoch" in r), default=None)
+        if top is not None:
+            by_epoch = {e: h for e, h in by_epoch.items() if e <= top}
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def _read_error(trial: Any) -> str:
+    try:
+        fs = trial.storage.storage_filesystem
+        path = Path(trial.storage.trial_fs_path, trial.run_metadata.error_filename or "error.txt").as_posix()
+        with fs.open_input_stream(path) as f:
+            text = f.readall().decode("utf-8", "replace")
+    except Exception:
+        try:
+            text = Path(trial.local_path or "", trial.run_metadata.error_filename or "error.txt").read_text()
+        except Exception:
+            return ""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    key = next((ln for ln in lines if "Error" in ln and ":" in ln and not ln.startswith("File ")), lines[-1] if lines else "")
+    return key[:500]
+
+
+def _ledger(info: RunInfo) -> list[dict[str, Any]]:
+    return _ledger_at(info.run_dir)
+
+
+def _ledger_at(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / LEDGER
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(line))  # a line cut by a kill is skipped
+    return out
+
+
+def ledger_done(info: RunInfo) -> dict[int, dict[str, Any]]:
+    """Trials that finished (not errored) per the ledger, by number: resume hands their result back."""
+    done: dict[int, dict[str, Any]] = {}
+    for e in _ledger(info):
+        n = trial_number(e.get("name", ""))
+        if n is not None and e.get("status") == "TERMINATED":
+            done[n] = {"params": e.get("params"), "final_row": e.get("final_row")}
+    return done
+
+
+def ledger_epochs(run_dir: Path) -> int:
+    """Epochs the finished trials of a run trained (what an epoch budget has already spent)."""
+    return sum(int(e.get("record", {}).get("epochs_run") or 0) for e in _ledger_at(Path(run_dir)))
+
+
+# --- reading results ----------------------------------------------------------------------------------------
+
+def _tune_trials(info: RunInfo) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """(Trial, result rows) for every trial in the newest Tune snapshot; [] when there is none yet."""
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    from ray.tune import ExperimentAnalysis
+
+    try:
+        ea = ExperimentAnalysis(experiment_path(info))
+    except (ValueError, FileNotFoundError):
+        return []
+    out = []
+    for t in ea.trials:
+        rows: list[dict[str, Any]] = []
+        try:
+            with t.storage.storage_filesystem.open_input_stream(
+                    Path(t.storage.trial_fs_path, "result.json").as_posix()) as f:
+                for line in f.readall().decode("utf-8").splitlines():
+                    with contextlib.suppress(json.JSONDecodeError):
+                        rows.append(json.loads(line))
+        except (FileNotFoundError, OSError):
+            pass
+        out.append((t, rows))
+    return out
+
+
+def load_trials(info: RunInfo) -> list[TrialRecord]:
+    """Tune's experiment (newest snapshot + each trial's result.json) merged with the ledger of finished
+    trials, as TrialRecords numbered in creation order."""
+    by_number: dict[int, TrialRecord] = {}
+    for t, rows in _tune_trials(info):
+        n = trial_number(str(t))
+        if n is None:
+            n = trial_number(Path(t.storage.trial_fs_path).name) if t.storage else None
+        n = n if n is not None else len(by_number)
+        # an error file on a trial that did not end in ERROR: it was restarted (its node or process died)
+        error = _read_error(t) if t.status == "ERROR" or t.run_metadata.error_filename else ""
+        restarts = t.run_metadata.num_failures or (1 if error and t.status != "ERROR" else 0)
+        by_number[n] = record_from_rows(n, params_of(t.config), rows, t.status, error, num_failures=restarts)
+    extra: list[TrialRecord] = []
+    for e in _ledger(info):  # finished trials: the ledger is written at once, Tune's snapshot may lag
+        n = trial_number(e.get("name", ""))
+        rec = TrialRecord(**e["record"])
+        if n is None:
+            continue
+        if n in by_number and by_number[n].params != rec.params:
+            extra.append(rec)  # a finished trial Tune never saved, replaced by a different suggestion
+            continue
+        current = by_number.get(n)
+        if current is None or current.state in ("RUNNING", "WAITING") or _more_complete(rec, current):
+            by_number[n] = rec
+    out = [by_number[n] for n in sorted(by_number)]
+    top = (max(by_number) + 1) if by_number else 0
+    for i, rec in enumerate(extra):
+        rec.number = top + i
+        out.append(rec)
+    return out
+
+
+def _more_complete(ledger: TrialRecord, tune_rec: TrialRecord) -> bool:
+    unfinished = tune_rec.state not in ("COMPLETE", "FAIL", "PRUNED")
+    return unfinished or ledger.epochs_run >= tune_rec.epochs_run

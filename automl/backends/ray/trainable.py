@@ -1,0 +1,162 @@
+"""What Tune runs per trial: flat params -> nested config -> `run_trial` with the shared trial options ->
+one `tune.report` per epoch and one final row (status, reason, history, threads). Failures are results.
+
+Schedulers that pause trials (`hyperband`, `bohb`) or clone them (`pbt`) need checkpoints. `run_trial` keeps
+no optimizer state between calls, so a checkpoint here is the trial's epoch count: a restored trial re-trains
+its config deterministically (same seed) up to that epoch without reporting, then carries on. For HyperBand
+and BOHB that reproduces the paused trial exactly (at the cost of recomputing its epochs); for PBT an
+exploiting trial re-trains the perturbed config from scratch up to the cloned epoch instead of inheriting
+weights, so the finished trial is always "this config trained for its epochs", which finalize reproduces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl.backends.ray.bohb import BOHBParams
+from automl.space import config_from_params
+from automl.space.params import Space
+from automl.trial import Decision, shielded, trial_seed
+
+
+def trial_number(name: str) -> int | None:
+    m = re.match(r"trial_(\d+)_", name or "")
+    return int(m.group(1)) if m else None
+
+
+def params_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The flat sampled params of a Tune trial config ({"p": {...}} under PBT, flat otherwise)."""
+    if isinstance(config.get("p"), dict):
+        return dict(config["p"])
+    return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+@dataclass
+class TrialContext:
+    """What every trial needs besides its params and the dataset (shipped once with `tune.with_parameters`)."""
+
+    space: Space
+    metric: str
+    direction: str
+    seed: int
+    device: str
+    threads: int
+    precision: str
+    compile: bool
+    trial_timeout: float | None
+    checkpointing: bool
+    bohb_choices: dict[str, dict[str, Any]] | None = None
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> ledger entry (resume)
+
+
+class TuneReporter:
+    """Reporter adapter: one `tune.report` per epoch with everything a stopped trial needs to be recorded
+    (Ray ends the function inside `tune.report` when the scheduler stops the trial). Epochs up to
+    `resume_epoch` are re-trained silently (the replay after a pause or a PBT clone)."""
+
+    def __init__(self, base: dict[str, Any], metric: str, direction: str, resume_epoch: int,
+                 checkpointing: bool, params: dict[str, Any]) -> None:
+        self.base, self.metric, self.direction = base, metric, direction
+        self.resume_epoch, self.checkpointing, self.params = resume_epoch, checkpointing, params
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.t0 = time.perf_counter()
+        self.replayed: list[dict[str, float]] = []
+
+    def report(self, epoch: int, metrics: dict[str, float]) -> Decision:
+        from ray import tune
+
+        v = metrics.get(self.metric)
+        if v is not None and math.isfinite(v) and (
+                self.best is None or (v > self.best if self.direction == "maximize" else v < self.best)):
+            self.best, self.best_epoch = float(v), epoch
+        if epoch <= self.resume_epoch:
+            self.replayed.append({"epoch": epoch, **metrics})
+            return Decision.CONTINUE
+        row = {**self.base, **metrics, "epoch": epoch, "automl_kind": "epoch", "metric_names": sorted(metrics),
+               "best_value": self.best, "best_epoch": self.best_epoch,
+               "trial_seconds": round(time.perf_counter() - self.t0, 4), "t": time.time()}
+        if self.replayed:
+            row["replayed_history"], self.replayed = self.replayed, []
+        with shielded():  # a trial timeout must not tear Tune's report (deferred until it is done)
+            if self.checkpointing:
+                d = tempfile.mkdtemp(prefix="automl_ckpt_")
+                try:
+                    Path(d, "state.json").write_text(json.dumps({"epoch": epoch, "params": self.params}))
+                    tune.report(row, checkpoint=tune.Checkpoint.from_directory(d))
+                finally:
+                    shutil.rmtree(d, ignore_errors=True)
+            else:
+                tune.report(row)  # raises SystemExit here when the scheduler stops the trial
+        return Decision.CONTINUE
+
+
+def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | None = None) -> None:
+    """The function Tune runs per trial: flat params -> nested config -> `run_trial` -> per-epoch reports and
+    one final row (status, reason, history). Failures are results, never exceptions."""
+    import ray
+    import torch
+    from ray import tune
+
+    from automl.training import set_num_threads
+    from automl.trial import TrialResult, run_trial
+
+    assert ctx is not None and data is not None
+    tctx = tune.get_context()
+    number = trial_number(tctx.get_trial_name()) or 0
+    params = params_of(config)
+    if ctx.bohb_choices is not None:
+        params = BOHBParams(ctx.bohb_choices)(params)
+    prior = ctx.done.get(number)
+    if prior is not None and prior.get("params") == params:
+        # finished before the driver died (after Tune's last snapshot): hand its final row back, train nothing
+        if prior.get("final_row"):
+            tune.report({**prior["final_row"], "automl_restored": True})
+        return
+    set_num_threads(max(1, int(ctx.threads)))
+    seed = trial_seed(ctx.seed, number)
+    resume_epoch = 0
+    ckpt = tune.get_checkpoint()
+    if ckpt is not None:
+        with ckpt.as_directory() as d, contextlib.suppress(OSError, ValueError):
+            resume_epoch = int(json.loads(Path(d, "state.json").read_text()).get("epoch", 0))
+    base = {
+        "attempt": uuid.uuid4().hex[:8], "number": number, "node_id": ray.get_runtime_context().get_node_id(),
+        "host": socket.gethostname(), "pid": os.getpid(), "seed": seed, "device": ctx.device,
+        "threads": torch.get_num_threads(), "trial_start": time.time(), "resumed_from": resume_epoch,
+    }
+    t0 = time.perf_counter()
+    try:
+        cfg = config_from_params(ctx.space, params)
+    except Exception as e:  # params that do not fit the space (e.g. a perturbation gone wrong)
+        cfg = None
+        bad = f"{type(e).__name__}: {e}"
+    base["max_epochs"] = int((cfg or {}).get("training", {}).get("max_epochs") or 20)
+    reporter = TuneReporter(base, ctx.metric, ctx.direction, resume_epoch, ctx.checkpointing, params)
+    if cfg is None:
+        final = TrialResult("failed", reason=f"params do not rebuild a config: {bad}"[:500], detail=bad,
+                            seconds=time.perf_counter() - t0).to_attrs()
+    else:
+        res = run_trial(cfg, data, objective_metric=ctx.metric, direction=ctx.direction, reporter=reporter,
+                        device=ctx.device, seed=seed, precision=ctx.precision, compile=ctx.compile,
+                        timeout=ctx.trial_timeout)
+        final = res.to_attrs()
+    value = final.get("value")
+    row = {**base, **final, ctx.metric: float(value) if value is not None else math.nan,
+           "epoch": int(final.get("epochs_run") or 0), "automl_kind": "final", "t": time.time(),
+           "trial_seconds": round(time.perf_counter() - t0, 4), "best_value": value}
+    tune.report(row)
+
+
