@@ -244,3 +244,18 @@ def test_finalize_reproduces_the_trials_whole_learning_curve(tmp_path):
         assert set(mine) == set(theirs)
         for k in mine:  # same seed + same thread count: the same floats, epoch by epoch
             assert mine[k] == theirs[k], (k, mine, theirs)
+
+
+def test_no_ray_trial_or_driver_holds_test_arrays(tmp_path, monkeypatch):
+    """The Ray backend: the driver keeps only the search form of the data, and each trial (in Ray's worker
+    processes) records that its process holds no test arrays."""
+    monkeypatch.setenv("AUTOML_AUDIT_TEST_ARRAYS", "1")  # inherited by the local Ray's worker processes
+    space = write_space(tmp_path, "sealed_ray")
+    r = run_cli("search", space, "--backend", "ray", "--trials", 3, "--max-concurrent", 1, "--no-finalize",
+                "--results-dir", tmp_path / "res", cwd=tmp_path, env={"AUTOML_AUDIT_TEST_ARRAYS": "1"})
+    assert r.returncode == 0, r.stderr
+    entries = [json.loads(line) for line in (tmp_path / "res" / "sealed_ray" / "ray_trials.jsonl").read_text().splitlines()]
+    audits = [e["final_row"]["audit"] for e in entries]
+    assert len(audits) == 3
+    assert all(a["test_arrays_in_process"] == 0 and a["dataset_holds_test_arrays"] is False for a in audits), audits
+    assert os.getpid() not in {a["pid"] for a in audits}  # measured in the trial processes, not here
