@@ -175,3 +175,28 @@ def test_search_refuses_bad_data_and_existing_runs_before_writing(tmp_path):
     (tmp_path / "y" / "manifest.json").write_text("{}")
     with pytest.raises(UserInputError, match="already holds study 'y'"):
         automl.search({**space, "name": "y"}, results_dir=tmp_path)
+
+
+def test_regression_from_numpy_arrays_predicts_in_the_targets_units(tmp_path):
+    """(X, y) arrays in memory (saved as data.npz), a standardized regression target: predictions come back
+    in the target's own units and reproduce the report's test RMSE in those units."""
+    from sklearn.datasets import load_diabetes
+
+    x, y = load_diabetes(return_X_y=True)
+    space = {"name": "diabetes_api", "dataset": {"split": {"train": 0.8, "val": 0.1, "test": 0.1}},
+             "objective": {"metric": "val_rmse", "direction": "minimize"},
+             "model": {"family": "mlp", "n_dense_blocks": 1, "dense_blocks": {"units": 32}},
+             "training": {"lr": {"low": 1.0e-3, "high": 1.0e-2, "log": True}, "max_epochs": 5}}
+    run = automl.search(space, data=(x, y), trials=2, pruner="none", results_dir=tmp_path)
+    assert (run.path / "data.npz").is_file()
+    report = run.finalize(select=False)
+    model = automl.load_model(run)
+    assert model.task == "regression"
+    te = split_indices(y, (0.8, 0.1, 0.1), 0, False)[2]
+    pred = model.predict(x[te])
+    assert pred.shape == (len(te),) and abs(pred.mean() - y.mean()) < 3 * y.std()  # not standardized units
+    rmse = float(np.sqrt(np.mean((pred - y[te]) ** 2)))
+    assert rmse == pytest.approx(report["best"]["test_metrics"]["rmse_original_units"], rel=1e-5)
+    assert model.evaluate(x[te], y[te])["rmse"] == pytest.approx(report["best"]["test_metrics"]["rmse"], rel=1e-6)
+    with pytest.raises(UserInputError, match="regression model"):
+        model.predict_proba(x[:2])
