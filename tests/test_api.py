@@ -148,6 +148,7 @@ def test_runs_and_compare(wine_run, tmp_path):
     cols = json.loads(r.output)
     assert len(cols) == 2 and cols[0]["test_value"] == row["test_value"]
     assert "params" in cols[0] and cols[0]["params"] == report["best"]["params"]
+    assert cols[0]["n_params"] == report["model"]["total_params"] > 0
     r = CliRunner().invoke(app, ["compare", str(wine_run), str(tmp_path / "missing")])
     assert r.exit_code == 2 and "No run found" in r.output
     r = CliRunner().invoke(app, ["compare", str(wine_run)])

@@ -46,7 +46,7 @@ def run_summary(info: RunInfo, *, with_params: bool = False) -> dict[str, Any]:
         key = str(report["objective"]["metric"]).removeprefix("val_")
         row["test_metric"], row["test_value"] = key, report["best"]["test_metrics"].get(key)
         row["chosen_trial"] = report["best"]["trial"]
-        row["n_params"] = report.get("model", {}).get("n_params")
+        row["n_params"] = report.get("model", {}).get("total_params")
     row["test_reads"] = TestLedger(run_dir).total
     row["size_bytes"] = dir_size(run_dir)
     if with_params:
