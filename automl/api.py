@@ -161,12 +161,18 @@ def _write_data(data: Any, run_dir: Path, target: str | None) -> dict[str, Any]:
 
 
 def search(space: Any, data: Any = None, *, backend: str = "optuna", results_dir: str | Path = "results",
-           study: str | None = None, target: str | None = None, **options: Any) -> Run:
+           study: str | None = None, target: str | None = None, progress: Any = True, **options: Any) -> Run:
     """Search a space (YAML path, shipped name or dict), optionally on in-memory data; returns the Run.
 
     `options` are the CLI's: trials, timeout, max_total_epochs, workers, seed, sampler, pruner, device, ...
-    Call `run.finalize()` afterwards for the test figure and the saved model.
+    `progress`: True prints one line per finished trial (as the CLI does), False is silent, or a callable
+    progress(record, metric, direction, t0). Call `run.finalize()` afterwards for the test figure and model.
     """
+    if progress is True:
+        from automl.report.progress import ProgressPrinter
+
+        progress = ProgressPrinter()
+    options["progress"] = progress or None
     from automl.store.run import MANIFEST
 
     raw, base_dir = _space_dict(space)

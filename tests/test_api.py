@@ -41,6 +41,7 @@ def wine_run(tmp_path_factory):
     out = subprocess.run([sys.executable, str(EXAMPLE)], cwd=where, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "test accuracy:" in out.stdout
+    assert out.stdout.count(" | done ") == 6  # progress: one line per finished trial, from the worker processes
     return where / "results" / "wine_api"
 
 
@@ -188,7 +189,8 @@ def test_regression_from_numpy_arrays_predicts_in_the_targets_units(tmp_path):
              "objective": {"metric": "val_rmse", "direction": "minimize"},
              "model": {"family": "mlp", "n_dense_blocks": 1, "dense_blocks": {"units": 32}},
              "training": {"lr": {"low": 1.0e-3, "high": 1.0e-2, "log": True}, "max_epochs": 5}}
-    run = automl.search(space, data=(x, y), trials=2, pruner="none", results_dir=tmp_path)
+    run = automl.search(space, data=(x, y), trials=2, pruner="none", results_dir=tmp_path,
+                        progress=False)
     assert (run.path / "data.npz").is_file()
     report = run.finalize(select=False)
     model = automl.load_model(run)
