@@ -372,6 +372,158 @@ def spaces_validate(files: Annotated[list[str], typer.Argument(help="Space YAML 
         raise typer.Exit(2)
 
 
+@app.command("predict")
+@user_errors
+def predict_cmd(
+    run: Annotated[str, typer.Argument(help="Finalized run directory or study name.")],
+    file: Annotated[Path, typer.Argument(help="Raw rows as in the original data: CSV, TSV, Parquet or NPZ.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file (.csv or .parquet).")] = Path("predictions.csv"),
+    id_column: Annotated[str | None, typer.Option("--id-column", help="Copy this column of FILE into the output.")] = None,
+    unseen: Annotated[str, typer.Option(help="A category never seen in training: zeros (all-zero one-hot) | error")] = "zeros",
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Predict with a finalized run's model on raw rows: class labels and one probability column per class, or
+    regression values in the target's units; rows keep FILE's order. The saved preprocessing is applied.
+
+    Example: automl predict results/wine_api new_rows.csv -o predictions.csv --id-column id
+    """
+    from automl.predict import load_model
+    from automl.space.errors import UserInputError
+    from automl.store.run import load_run
+
+    if output.suffix not in (".csv", ".parquet"):
+        raise UserInputError(f"-o {output}: unsupported file type {output.suffix!r}; allowed: .csv, .parquet.")
+    model = load_model(load_run(run, root=results_dir, storage=storage))
+    frame = model.predict_frame(file, id_column=id_column, unseen=unseen)
+    if output.suffix == ".csv":
+        frame.to_csv(output, index=False)
+    else:
+        frame.to_parquet(output, index=False)
+    typer.echo(f"Wrote {len(frame)} predictions ({model.task}) to {output}")
+
+
+@app.command("export")
+@user_errors
+def export_cmd(
+    run: Annotated[str, typer.Argument(help="Finalized run directory or study name.")],
+    format: Annotated[str, typer.Option("--format", help="torchscript | onnx (onnx needs: pip install 'automl[export]')")] = "torchscript",
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("model.pt"),
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Export the finalized model as TorchScript or ONNX; its outputs must equal the PyTorch model's within
+    1e-5 on the validation split, else nothing is written (exit 1). The exported graph takes encoded inputs:
+    the raw-row encoding is written next to it as FILE.preprocessor.json.
+
+    Example: automl export results/wine_api --format onnx -o wine.onnx
+    """
+    from automl.export import export_model
+    from automl.store.run import load_run
+
+    result = export_model(load_run(run, root=results_dir, storage=storage), format, output)
+    typer.echo(result.summary())
+
+
+RUN_COLUMNS = (("name", "run"), ("backend", "backend"), ("trials", "trials"), ("best_val", "best val"),
+               ("test_metric", "test metric"), ("test_value", "test"), ("test_reads", "test reads"),
+               ("finalized", "finalized"), ("size", "size"))
+
+
+def _summary_cells(row: dict[str, Any]) -> dict[str, str]:
+    from automl.store.summary import fmt, human_size
+
+    cells = {k: fmt(row.get(k)) for k, _ in RUN_COLUMNS}
+    cells["size"] = human_size(row["size_bytes"]) if "size_bytes" in row else "-"
+    if row.get("error"):
+        cells["trials"] = f"unreadable: {row['error']}"
+    return cells
+
+
+@app.command()
+@user_errors
+def runs(
+    results_dir: ResultsDir = Path("results"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the runs under the results folder: backend, trials by state, best validation value, the test figure
+    and how often the test split was read (test_ledger.jsonl), finalized or not, size on disk.
+
+    Example: automl runs --results-dir results
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from automl.store.summary import all_runs
+
+    rows = all_runs(results_dir)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, default=str))
+        return
+    table = Table(title=f"{len(rows)} run(s) in {results_dir}")
+    for _, title in RUN_COLUMNS:
+        table.add_column(title, overflow="fold")
+    for row in rows:
+        cells = _summary_cells(row)
+        table.add_row(*(cells[k] for k, _ in RUN_COLUMNS))
+    Console(width=160).print(table)
+
+
+@app.command()
+@user_errors
+def compare(
+    run_list: Annotated[list[str], typer.Argument(metavar="RUN RUN...", help="Two or more run directories or study names.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    storage: StorageOpt = None,
+    results_dir: ResultsDir = Path("results"),
+) -> None:
+    """Show runs side by side: the facts of `automl runs` plus each run's chosen (or best) hyperparameters.
+
+    Example: automl compare results/wine_optuna results/wine_ray
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from automl.space.errors import UserInputError
+    from automl.store.run import load_run
+    from automl.store.summary import fmt, run_summary
+
+    if len(run_list) < 2:
+        raise UserInputError(f"compare needs at least two runs, got {len(run_list)}: {run_list}.")
+    rows = [run_summary(load_run(r, root=results_dir, storage=storage), with_params=True) for r in run_list]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1, default=str))
+        return
+    table = Table(title="runs side by side")
+    table.add_column("")
+    for row in rows:
+        table.add_column(row["name"], overflow="fold")
+    cells = [_summary_cells(r) for r in rows]
+    for key, title in [*RUN_COLUMNS[1:], ("n_params", "parameters"), ("chosen_trial", "chosen trial")]:
+        table.add_row(title, *(c.get(key) or fmt(r.get(key)) for c, r in zip(cells, rows, strict=True)))
+    names = sorted({k for r in rows for k in r.get("params", {})})
+    for name in names:
+        table.add_row(name, *(fmt(r.get("params", {}).get(name)) for r in rows))
+    Console(width=160).print(table)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from automl import _version
+
+        typer.echo(f"automl {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    # the app-wide options; commands are the subcommands above
+    pass
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

@@ -30,6 +30,8 @@ def _heavy_after(code: str) -> list[str]:
     "import automl.data, automl.models, automl.training",
     "from automl.space import load_space; load_space('search_spaces/mnist1d_cnn.yaml')",
     "from automl.space import load_space, shipped_spaces\nfor p in shipped_spaces().values(): load_space(p)",
+    "import automl\nassert automl.__version__ and callable(automl.search) and callable(automl.load_model)",
+    "import automl.api, automl.predict, automl.export, automl.store.summary, automl.data.preprocess",
 ])
 def test_light_imports_pull_no_torch_ray_or_optuna(code):
     assert _heavy_after(code) == []

@@ -77,6 +77,8 @@ class Dataset:
     val: Split
     _test: SealedSplit = field(repr=False)
     info: dict = field(default_factory=dict)  # provenance: source, split ratios, seed, sizes, standardization
+    # the fitted encoding as JSON data (automl.data.preprocess); finalize saves it next to model.pt
+    preprocessor: dict | None = field(default=None, repr=False)
 
     def read_test(self, purpose: str) -> Split:
         """The only way to the test split. Call it from the final report code path alone."""

@@ -15,6 +15,7 @@ from automl.data.config import DatasetConfig
 from automl.data.dataset import Dataset, SealedSplit, Split
 from automl.data.errors import DataError
 from automl.data.files import RawData, TableEncoder, infer_format, read_npz, read_table
+from automl.data.preprocess import array_preprocessor, table_preprocessor
 from automl.data.spec import DataSpec
 from automl.data.splits import split_from_column, split_indices, subsample_indices
 
@@ -143,6 +144,8 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
     # 3. features: fit on train rows only, apply to all
     standardization = None
     feature_names = raw.feature_names
+    enc: TableEncoder | None = None
+    std_arrays: tuple[np.ndarray, np.ndarray] | None = None
     if raw.table is not None:
         enc = TableEncoder(standardize=cfg.standardize is not False).fit(raw.table.iloc[tr])
         x = enc.transform(raw.table)
@@ -164,6 +167,7 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
                 )
             mean, std = fit_standardizer(x[tr], kind)
             x = apply_standardizer(x, mean, std)
+            std_arrays = (mean[0], std[0])  # per-sample broadcastable (keepdims minus the row axis)
             standardization = standardization_info(
                 list(feature_names) if kind == "flat" and feature_names else None,
                 mean,
@@ -240,4 +244,14 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
             "train": np.bincount(y[tr], minlength=k).tolist(),
             "val": np.bincount(y[va], minlength=k).tolist(),
         }
-    return Dataset(spec=spec, train=part(tr), val=part(va), _test=SealedSplit(part(te)), info=info)
+    if enc is not None:
+        prep = table_preprocessor(enc, task=raw.task, input_shape=spec.input_shape, class_names=raw.class_names,
+                                  target=raw.target, drop=cfg.drop, target_standardization=target_standardization)
+    else:
+        prep = array_preprocessor(task=raw.task, input_kind=kind, input_shape=spec.input_shape,
+                                  class_names=raw.class_names, target=raw.target, feature_names=feature_names,
+                                  mean=None if std_arrays is None else std_arrays[0],
+                                  std=None if std_arrays is None else std_arrays[1],
+                                  target_standardization=target_standardization)
+    return Dataset(spec=spec, train=part(tr), val=part(va), _test=SealedSplit(part(te)), info=info,
+                   preprocessor=prep.to_dict())

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from automl.data.preprocess import write_preprocessor
 from automl.finalize.select import SelectionSettings, choose_winner
 from automl.space import config_from_params, load_space
 from automl.space.errors import RunFailed, UserInputError
@@ -224,6 +225,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     summary = model_summary(build_model(best["config"], dataset.spec), dataset.spec)
     weights_path = info.run_dir / "model.pt"
     torch.save({k: v.detach().cpu() for k, v in best_model.state_dict().items()}, weights_path)
+    write_preprocessor(info.run_dir, dataset.preprocessor)  # the encoding predict/export apply to raw rows
     val_value = None if refit_full else first_ok["val_metrics"].get(obj.metric)
     test_value = first_ok["test_metrics"].get(metric_key, math.nan)
     reads = entry["read"]

@@ -3,9 +3,12 @@ device slot) that share the storage; the budget callback stops them all."""
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import contextlib
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -71,6 +74,41 @@ def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str
     _optimize(study, Objective(str(Path(run_dir) / "space.yaml"), s), s)
 
 
+class WorkerProcess:
+    """A worker as a fresh `python -m automl.backends.optuna.worker` process (see that module for why not
+    multiprocessing's spawn), with the small Process-like surface the driver loop uses."""
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        import automl
+
+        env = dict(os.environ)
+        root = str(Path(automl.__file__).resolve().parents[1])  # importable from a checkout, too
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._p = subprocess.Popen([sys.executable, "-m", "automl.backends.optuna.worker"], stdin=subprocess.PIPE,
+                                   env=env)
+        assert self._p.stdin is not None
+        self._p.stdin.write(json.dumps(args, default=str).encode())
+        self._p.stdin.close()
+
+    @property
+    def pid(self) -> int:
+        return self._p.pid
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._p.poll()
+
+    def is_alive(self) -> bool:
+        return self._p.poll() is None
+
+    def terminate(self) -> None:
+        self._p.terminate()
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._p.wait(timeout)
+
+
 class OptunaBackend(Backend):
     name = "optuna"
     settings_class = OptunaSettings
@@ -113,11 +151,8 @@ class OptunaBackend(Backend):
 
     def _in_workers(self, job: Job, study: optuna.Study, s: OptunaSettings, slots: list[Slot]) -> None:
         info = job.info
-        ctx = mp.get_context("spawn")
-        procs = [ctx.Process(target=_worker_main, args=(str(info.run_dir), info.storage, info.study, asdict(s), slot),
-                             daemon=False) for slot in slots]
-        for p in procs:
-            p.start()
+        procs = [WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage, "study": info.study,
+                                "settings": asdict(s), "slot": asdict(slot)}) for slot in slots]
         write_workers(info, [p.pid for p in procs if p.pid])
         seen: set[int] = set()
 
