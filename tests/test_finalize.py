@@ -251,7 +251,7 @@ def test_no_ray_trial_or_driver_holds_test_arrays(tmp_path, monkeypatch):
     processes) records that its process holds no test arrays."""
     monkeypatch.setenv("AUTOML_AUDIT_TEST_ARRAYS", "1")  # inherited by the local Ray's worker processes
     space = write_space(tmp_path, "sealed_ray")
-    r = run_cli("search", space, "--backend", "ray", "--trials", 3, "--max-concurrent", 1, "--no-finalize",
+    r = run_cli("search", space, "--backend", "ray", "--scheduler", "fifo", "--trials", 3, "--max-concurrent", 1, "--no-finalize",
                 "--results-dir", tmp_path / "res", cwd=tmp_path, env={"AUTOML_AUDIT_TEST_ARRAYS": "1"})
     assert r.returncode == 0, r.stderr
     entries = [json.loads(line) for line in (tmp_path / "res" / "sealed_ray" / "ray_trials.jsonl").read_text().splitlines()]
