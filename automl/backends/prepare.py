@@ -11,7 +11,7 @@ from automl.backends.base import Backend, Job, Progress, get_backend
 from automl.space import Categorical, Fixed, Float, Int, RandomSuggest, SearchSpace, load_space, sample
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
-from automl.store.run import RunInfo, create_run, load_run
+from automl.store.run import RunInfo, check_study_name, create_run, load_run
 
 
 def start_search(space_path: str | Path, *, backend: str = "optuna", study: str | None = None,
@@ -21,6 +21,7 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
     impl = get_backend(backend)
     _check_storage(impl, storage)
     space = load_space(space_path)
+    check_study_name(study or space.name, where="--study" if study else f"Space {space.source}: name")
     settings = impl.settings(space.search, overrides)
     impl.check(space, settings)
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:

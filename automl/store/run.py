@@ -29,11 +29,61 @@ DEFAULT_ROOT = Path("results")
 MANIFEST = "manifest.json"
 
 
+SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "pass", "secret", "token", "sslpassword"})
+_MASK = "***"
+
+
 def redact_url(url: str | None) -> str | None:
-    """Hide the password of a storage URL (postgresql://user:secret@host/db -> postgresql://user:***@host/db)."""
+    """Hide the secrets of a storage URL before it is printed or saved: the password
+    (postgresql://user:secret@host/db -> postgresql://user:***@host/db), also one holding `@` or `:`, and
+    query parameters such as `?password=...`. Parsed by SQLAlchemy (what Optuna's RDB storage uses), so what is
+    hidden is what the database driver would read as a secret; a URL with nothing to hide is returned unchanged
+    (the manifest compares the two to know whether the storage must be given again on resume)."""
     if url is None:
         return None
-    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # not an SQLAlchemy URL (a journal file path) or unparsable: hide conservatively
+        return _redact_unparsed(url)
+    password, host = parsed.password, parsed.host or ""
+    if "@" in host:  # user:p@ss@host: SQLAlchemy stops the password at the first @; the rest of it is in host
+        leaked, _, host = host.rpartition("@")
+        password = f"{password or ''}@{leaked}"
+    secret_keys = [k for k in parsed.query if k.lower() in SECRET_QUERY_KEYS]
+    if password is None and not secret_keys:
+        return url
+    query = {k: (_MASK if k in secret_keys else v) for k, v in parsed.query.items()}
+    safe = parsed.set(host=host or None, query=query, password="x" if password is not None else None)
+    # hide_password renders the password as ***; the query's *** comes back percent-encoded: shown as typed
+    return safe.render_as_string(hide_password=True).replace("%2A%2A%2A", _MASK)
+
+
+def _redact_unparsed(url: str) -> str:
+    """Fallback for a URL SQLAlchemy cannot parse: mask everything between `scheme://user:` and the last `@`
+    (over-hiding is safe), and secret query parameters."""
+    keys = "|".join(sorted(SECRET_QUERY_KEYS))
+    out = re.sub(rf"([?&;](?:{keys})=)[^&;]*", rf"\1{_MASK}", url, flags=re.IGNORECASE)
+    scheme, sep, rest = out.partition("://")
+    if sep and "@" in rest:
+        userinfo, _, tail = rest.rpartition("@")
+        if ":" in userinfo:
+            out = f"{scheme}://{userinfo.split(':', 1)[0]}:{_MASK}@{tail}"
+    return out
+
+
+def check_study_name(study: str, where: str = "--study") -> None:
+    """A study name becomes one folder under the results root: refuse anything that would put it elsewhere
+    (a path separator, `..`, an absolute path), before anything is written."""
+    bad = (not study or study in (".", "..") or "/" in study or "\\" in study or "\0" in study
+           or Path(study).is_absolute() or Path(study).name != study or (study[1:2] == ":" and study[:1].isalpha()))
+    if bad:
+        raise UserInputError(
+            f"{where} {study!r} is not a valid study name: it names the run's folder under the results directory, "
+            "so it must be a single folder name (e.g. `mnist1d_cnn-2`), without `/`, `\\`, a drive, `..` or "
+            "an absolute path. Pick another with --study NAME (nothing was written)."
+        )
 
 
 def default_storage(run_dir: Path) -> str:
@@ -73,6 +123,7 @@ class RunInfo:
 
 def create_run(study: str, space_file: Path, *, backend: str, storage: str | None, seed: int,
                settings: dict[str, Any], root: Path = DEFAULT_ROOT, exist_ok: bool = False) -> RunInfo:
+    check_study_name(study)
     run_dir = (root / study).resolve()
     if (run_dir / MANIFEST).exists() and not exist_ok:
         raise UserInputError(
