@@ -269,7 +269,7 @@ def _start_and_wait_for_running(space: Path, res: Path, trials: int, *extra: str
         if proc.poll() is not None:
             raise AssertionError(f"search ended before it could be interrupted:\n{proc.stdout.read()}")
         time.sleep(0.1)
-        if not (run / "workers.json").exists():  # written once the study exists: no race on creating it
+        if not (run / "workers.json").exists():  # written as the search starts (its study may be in the making)
             continue
         try:
             trials = trials_of(run, space.stem)

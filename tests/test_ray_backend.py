@@ -12,6 +12,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -243,9 +244,11 @@ class TestCluster:
         assert all(r.state in FINISHED for r in recs)
         assert all(r.reason for r in recs if r.state == "FAIL")
         hit = next(r for r in recs if r.number == int(victim.split("_")[1]))
-        # retried on the surviving node (the ledger says how often), or recorded failed with the reason
-        assert (hit.state == "COMPLETE" and "retr" in hit.reason and hit.worker != worker) or (
-            hit.state == "FAIL" and hit.reason), (hit.state, hit.reason, hit.worker)
+        # Tune retries a trial whose node died (FailureConfig max_failures=2, and a lost node does not even
+        # count): the trial finishes on the surviving head node, and its record says it was retried
+        assert hit.state == "COMPLETE", (hit.state, hit.reason, hit.worker)
+        assert hit.worker == cluster.node_id("h") != worker, (hit.worker, worker)
+        assert re.search(r"retried \d+ times? after its process or node died", hit.reason), hit.reason
 
 
 # --- the driver killed mid-search, then `automl resume` -----------------------------------------------------
@@ -328,6 +331,12 @@ def local_ray():
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _bohb_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("ConfigSpace", "hpbandster"))
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("scheduler,searcher", [
     ("asha", "tpe"), ("hyperband", "random"), ("median", "tpe"), ("fifo", "random"), ("pbt", None), ("bohb", None),
@@ -336,12 +345,14 @@ def test_scheduler_matrix(local_ray, tmp_path: Path, scheduler: str, searcher: s
     from automl.backends.prepare import start_search
 
     space = write_space(tmp_path, f"m_{scheduler}", epochs=4)
-    try:
-        info = start_search(space, backend="ray", root=tmp_path / "results", trials=4, scheduler=scheduler,
-                            searcher=searcher, max_concurrent=2, pbt_interval=1)
-    except UserInputError as e:  # bohb without ConfigSpace/hpbandster: a clear message, nothing half-written
-        assert scheduler == "bohb" and "pip install" in str(e)
-        return
+    options = {"backend": "ray", "root": tmp_path / "results", "trials": 4, "scheduler": scheduler,
+               "searcher": searcher, "max_concurrent": 2, "pbt_interval": 1}
+    if scheduler == "bohb" and not _bohb_installed():  # a clear message, nothing half-written; then a skip
+        with pytest.raises(UserInputError, match="pip install"):  # (which conftest fails under CI=true)
+            start_search(space, **options)
+        assert not (tmp_path / "results").exists()
+        pytest.skip("BOHB needs ConfigSpace and hpbandster: pip install 'automl[bohb]'")
+    info = start_search(space, **options)  # with them installed, any error fails the test
     recs = records(info.run_dir)
     assert len(recs) == 4 and all(r.state in FINISHED for r in recs), [(r.state, r.reason) for r in recs]
     assert any(r.state == "COMPLETE" for r in recs)

@@ -176,8 +176,10 @@ def postgres_url():
     """A fresh database on the local PostgreSQL server (started by .ci/run); skipped if there is none."""
     if shutil.which("psql") is None or os.geteuid() != 0 or shutil.which("su") is None:
         pytest.skip("PostgreSQL (Debian's postgresql, run as root) is not available here")
-    if shutil.which("pg_ctlcluster"):
-        subprocess.run(["pg_ctlcluster", "15", "main", "start"], capture_output=True)
+    if shutil.which("pg_lsclusters") and shutil.which("pg_ctlcluster"):  # whatever version is installed
+        listed = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout
+        for version, cluster, *_ in (ln.split() for ln in listed.splitlines() if len(ln.split()) >= 2):
+            subprocess.run(["pg_ctlcluster", version, cluster, "start"], capture_output=True)
     ok = subprocess.run(["su", "postgres", "-c", "psql -tAc 'select 1'"], capture_output=True, text=True)
     if ok.returncode != 0:
         pytest.skip(f"PostgreSQL server not running: {ok.stderr.strip()}")
