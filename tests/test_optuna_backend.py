@@ -391,6 +391,24 @@ def test_workers_exit_when_their_parent_is_killed_9(tmp_path):
     assert len(real(final)) == 6 and not [t for t in final if t.state.name in ("RUNNING", "WAITING")]
 
 
+def test_sigterm_stops_a_two_worker_search_and_its_workers(tmp_path):
+    """SIGTERM to the driver of a 2-worker search: exit 143, both workers gone, each running trial that had
+    begun training recorded as interrupted, workers.json emptied."""
+    space = slow_space(tmp_path)
+    proc, run = _start_and_wait_for_running(space, tmp_path, 6, "--workers", "2")
+    pids = [int(w.rpartition(":")[2]) for w in json.loads((run / "workers.json").read_text())]
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, out
+    assert "Interrupted by SIGTERM" in out and "Traceback" not in out, out
+    assert not any(_pid_alive(p) for p in pids[1:]), "a worker outlived its search"
+    assert json.loads((run / "workers.json").read_text()) == []
+    after = trials_of(run)
+    seen = [(t.number, t.state.name, t.user_attrs.get("reason")) for t in after]
+    assert [t for t in after if t.user_attrs.get("status") == "interrupted"], seen
+    assert all("worker" not in t.user_attrs for t in after if t.state.name == "RUNNING"), seen
+
+
 def test_live_holders_ignores_dead_and_reused_pids(tmp_path):
     from automl.store.run import live_holders, write_holders
 

@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from automl.trial.watchdog import defer_in_shield
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 ORPHAN_GRACE_S = 30.0  # an orphaned worker gets this long to record its trial as interrupted, then it exits
 
@@ -32,7 +34,25 @@ class Terminated(KeyboardInterrupt):
 def _raise_terminated(signum: int, frame: Any) -> None:
     # One-shot: a second SIGTERM (systemd repeats it) must not tear the clean-up the first one started.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise Terminated("SIGTERM")
+    exc = Terminated("SIGTERM")
+    if defer_in_shield(exc):  # mid storage write: raised as soon as the write is done
+        return
+    raise exc
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM for the block (a storage read the driver must not tear: SQLAlchemy would log
+    the torn cursor with a traceback); they are delivered when it ends. A no-op where signals cannot be masked."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ from automl.backends.optuna.storage import (
     write_workers,
 )
 from automl.backends.prepare import space_max_epochs
-from automl.backends.stop import Terminated, worker_signals
+from automl.backends.stop import Terminated, signals_held, worker_signals
 from automl.space import SearchSpace, grid_size, load_space
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
@@ -141,8 +141,9 @@ class OptunaBackend(Backend):
 
         try:
             while any(p.is_alive() for p in procs):
-                time.sleep(0.5)
-                report()
+                time.sleep(0.5)  # Ctrl-C and SIGTERM land here, not inside the storage read
+                with signals_held():
+                    report()
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: each worker records its running trial as interrupted
             for p in procs:
                 if p.is_alive():
