@@ -49,10 +49,11 @@ def user_errors(fn):
         except RunFailed as e:  # not bad input: the run produced nothing usable
             typer.echo(f"Failed: {e}", err=True)
             raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            typer.echo("\nInterrupted. Finished trials are kept in the storage; continue with `automl resume RUN`.",
-                       err=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt as e:  # Ctrl-C: 130; SIGTERM (automl.backends.stop.Terminated): 143
+            how = " by SIGTERM" if getattr(e, "exit_code", 130) == 143 else ""
+            typer.echo(f"\nInterrupted{how}. Finished trials are kept in the storage; continue with "
+                       "`automl resume RUN`.", err=True)
+            raise typer.Exit(getattr(e, "exit_code", 130)) from None
 
     return wrapper
 

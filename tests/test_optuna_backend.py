@@ -254,10 +254,10 @@ def test_two_workers_share_the_sqlite_storage(tmp_path):
 
 # --- 5. interrupt and resume ----------------------------------------------------------------------------------
 
-def _start_and_wait_for_running(space: Path, res: Path, trials: int) -> tuple[subprocess.Popen, Path]:
+def _start_and_wait_for_running(space: Path, res: Path, trials: int, *extra: str) -> tuple[subprocess.Popen, Path]:
     """Start a real `automl search` and return once a trial is COMPLETE and another one is mid-training."""
     proc = subprocess.Popen([AUTOML, "search", str(space), "--trials", str(trials), "--no-finalize", "--sampler",
-                             "random", "--pruner", "none", "--seed", "3", "--results-dir", str(res)],
+                             "random", "--pruner", "none", "--seed", "3", "--results-dir", str(res), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"},
                             # as from a terminal: a CI runner may start us with SIGINT ignored, which the
@@ -269,7 +269,7 @@ def _start_and_wait_for_running(space: Path, res: Path, trials: int) -> tuple[su
         if proc.poll() is not None:
             raise AssertionError(f"search ended before it could be interrupted:\n{proc.stdout.read()}")
         time.sleep(0.1)
-        if not (run / "workers.json").exists():  # written once the study exists: no race on creating it
+        if not (run / "workers.json").exists():  # written as the search starts (its study may be in the making)
             continue
         try:
             trials = trials_of(run, space.stem)
@@ -331,6 +331,99 @@ def test_kill_9_then_resume_requeues_the_running_trial(tmp_path):
     assert states(before).count("RUNNING") == 1 and "COMPLETE" in states(before)
     assert json.loads((run / "workers.json").read_text()) == [f"{socket.gethostname()}:{proc.pid}"]
     _check_resumed(run, before, 3, "worker process died")
+
+
+def test_sigterm_stops_like_ctrl_c_and_resume_refuses_while_the_search_lives(tmp_path):
+    """`kill PID` (SIGTERM): exit 143, the running trial recorded as interrupted and re-queued by resume,
+    workers.json emptied. While the search still runs, `automl resume` refuses (exit 2) and names its pid."""
+    space = slow_space(tmp_path)
+    proc, run = _start_and_wait_for_running(space, tmp_path, 3)
+    refused = cli("resume", run, "--trials", 3, "--no-finalize", code=2).output
+    assert f"{socket.gethostname()}:{proc.pid}" in refused and "being searched right now" in refused
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, out
+    assert "Interrupted by SIGTERM" in out and "automl resume" in out and "Traceback" not in out, out
+    assert json.loads((run / "workers.json").read_text()) == []
+    before = trials_of(run)
+    fail = [t for t in before if t.state.name == "FAIL"]
+    assert len(fail) == 1 and fail[0].user_attrs["status"] == "interrupted", [t.user_attrs for t in before]
+    assert "RUNNING" not in states(before) and "COMPLETE" in states(before)
+    _check_resumed(run, before, 3, "SIGTERM")
+
+
+def _pid_alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's zombie waits for whatever reaps it: it trains nothing)."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        state = next(ln for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ln.startswith("State:"))
+    except (OSError, StopIteration):
+        return True
+    return "Z" not in state.split()[1]
+
+
+def test_workers_exit_when_their_parent_is_killed_9(tmp_path):
+    """kill -9 of the driver of a 2-worker search: no worker goes on training without it; each records its
+    running trial as interrupted (SIGTERM from the kernel), so nothing is left RUNNING."""
+    space = slow_space(tmp_path)
+    proc, run = _start_and_wait_for_running(space, tmp_path, 6, "--workers", "2")
+    holders = json.loads((run / "workers.json").read_text())
+    pids = [int(w.rpartition(":")[2]) for w in holders]
+    assert pids[0] == proc.pid and len(pids) == 3, holders
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    deadline = time.time() + 60
+    while any(_pid_alive(p) for p in pids[1:]) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_pid_alive(p) for p in pids[1:]), "a worker outlived its parent"
+    after = trials_of(run)
+    seen = [(t.number, t.state.name, t.user_attrs.get("reason")) for t in after]
+    interrupted = [t for t in after if t.user_attrs.get("status") == "interrupted"]
+    assert interrupted and all("SIGTERM" in t.user_attrs["reason"] for t in interrupted), seen
+    # a trial that had begun training was recorded; one cut while Optuna was still creating it (no worker
+    # attr yet, nothing trained) stays RUNNING, and resume re-queues it as it does after any kill -9
+    assert all("worker" not in t.user_attrs for t in after if t.state.name == "RUNNING"), seen
+    cli("resume", run, "--trials", 6, "--workers", 1, "--no-finalize")
+    final = trials_of(run)
+    assert len(real(final)) == 6 and not [t for t in final if t.state.name in ("RUNNING", "WAITING")]
+
+
+def test_sigterm_stops_a_two_worker_search_and_its_workers(tmp_path):
+    """SIGTERM to the driver of a 2-worker search: exit 143, both workers gone, each running trial that had
+    begun training recorded as interrupted, workers.json emptied."""
+    space = slow_space(tmp_path)
+    proc, run = _start_and_wait_for_running(space, tmp_path, 6, "--workers", "2")
+    pids = [int(w.rpartition(":")[2]) for w in json.loads((run / "workers.json").read_text())]
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 143, out
+    assert "Interrupted by SIGTERM" in out and "Traceback" not in out, out
+    assert not any(_pid_alive(p) for p in pids[1:]), "a worker outlived its search"
+    assert json.loads((run / "workers.json").read_text()) == []
+    after = trials_of(run)
+    seen = [(t.number, t.state.name, t.user_attrs.get("reason")) for t in after]
+    assert [t for t in after if t.user_attrs.get("status") == "interrupted"], seen
+    assert all("worker" not in t.user_attrs for t in after if t.state.name == "RUNNING"), seen
+
+
+def test_live_holders_ignores_dead_and_reused_pids(tmp_path):
+    from automl.store.run import live_holders, write_holders
+
+    dead, zombie = subprocess.Popen([sys.executable, "-c", "pass"]), subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    deadline = time.time() + 30
+    while _pid_alive(zombie.pid) and time.time() < deadline:  # exited, not reaped: a zombie
+        time.sleep(0.05)
+    write_holders(tmp_path, [os.getpid(), dead.pid, zombie.pid])
+    assert live_holders(tmp_path) == [f"{socket.gethostname()}:{os.getpid()}"]
+    zombie.wait()
+    (tmp_path / "workers.json").write_text(json.dumps(["elsewhere:12", f"{socket.gethostname()}:{os.getpid()}"]))
+    os.utime(tmp_path / "workers.json", (1e9, 1e9))  # written in 2001: this process started after it (reused pid)
+    assert live_holders(tmp_path) == (["elsewhere:12"] if Path("/proc/self/stat").exists() else
+                                      ["elsewhere:12", f"{socket.gethostname()}:{os.getpid()}"])
 
 
 # --- 6. the sealed test split ---------------------------------------------------------------------------------

@@ -176,8 +176,10 @@ def postgres_url():
     """A fresh database on the local PostgreSQL server (started by .ci/run); skipped if there is none."""
     if shutil.which("psql") is None or os.geteuid() != 0 or shutil.which("su") is None:
         pytest.skip("PostgreSQL (Debian's postgresql, run as root) is not available here")
-    if shutil.which("pg_ctlcluster"):
-        subprocess.run(["pg_ctlcluster", "15", "main", "start"], capture_output=True)
+    if shutil.which("pg_lsclusters") and shutil.which("pg_ctlcluster"):  # whatever version is installed
+        listed = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True).stdout
+        for version, cluster, *_ in (ln.split() for ln in listed.splitlines() if len(ln.split()) >= 2):
+            subprocess.run(["pg_ctlcluster", version, cluster, "start"], capture_output=True)
     ok = subprocess.run(["su", "postgres", "-c", "psql -tAc 'select 1'"], capture_output=True, text=True)
     if ok.returncode != 0:
         pytest.skip(f"PostgreSQL server not running: {ok.stderr.strip()}")
@@ -319,7 +321,8 @@ def test_fuzz_yaml_text_never_crashes(tmp_path, text):
 # --- security -----------------------------------------------------------------------------------------------------
 
 def test_no_unsafe_deserialization_in_the_code():
-    """YAML only through safe loaders, no pickle/eval of user files, torch.load only with weights_only=True."""
+    """YAML only through safe loaders, no pickle/eval of user files, torch.load only with weights_only=True,
+    no Tune ExperimentAnalysis (it unpickles the experiment state of a run folder)."""
     sources = [p for d in ("automl", "cli", "benchmarks") for p in (ROOT / d).rglob("*.py")]
     assert sources
     for p in sources:
@@ -327,6 +330,8 @@ def test_no_unsafe_deserialization_in_the_code():
         assert not re.search(r"\bpickle\.loads?\(", text), p
         assert not re.search(r"(?<![\w.])eval\(", text), p
         assert "allow_pickle=True" not in text, p
+        # Tune's readers unpickle the run folder's experiment state: Ray runs are read as JSON
+        assert not re.search(r"ExperimentAnalysis\(|import .*ExperimentAnalysis|from_json_state\(", text), p
         for m in re.finditer(r"yaml\.load\(", text):
             call = text[m.start(): text.find("\n", m.start())]
             assert "Loader=_Loader" in call or "SafeLoader" in call, (p, call)

@@ -3,15 +3,19 @@ manifest; then the backend named by `--backend` (a new search) or by the run's m
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from automl.backends.base import Backend, Job, Progress, get_backend
+from automl.backends.stop import sigterm_as_interrupt
 from automl.space import Categorical, Fixed, Float, Int, RandomSuggest, SearchSpace, load_space, sample
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
-from automl.store.run import RunInfo, create_run, load_run
+from automl.store.run import RunInfo, check_not_held, check_study_name, create_run, load_run, write_holders
 
 
 def start_search(space_path: str | Path, *, backend: str = "optuna", study: str | None = None,
@@ -21,6 +25,7 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
     impl = get_backend(backend)
     _check_storage(impl, storage)
     space = load_space(space_path)
+    check_study_name(study or space.name, where="--study" if study else f"Space {space.source}: name")
     settings = impl.settings(space.search, overrides)
     impl.check(space, settings)
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
@@ -33,7 +38,8 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
         info = create_run(study or space.name, Path(space_path), backend=impl.name, storage=storage,
                           seed=settings.seed, settings=manifest, root=root)
         fix_base_dir(info, space)
-        impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=False)
+        with holding(info):
+            impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=False)
     return info
 
 
@@ -47,12 +53,27 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
         if overrides.get(k) is not None:
             raise UserInputError(f"--{k} cannot change a {impl.name} run on resume (it resumes the search as it was "
                                  "defined); start a new search with --study NAME for more.")
+    check_not_held(info)
     settings = impl.settings({**info.settings, "deadline": None}, overrides)
     space = load_space(info.space_path)
     dataset, obj = _data(space)
     with impl.session(settings):
-        impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=True)
+        check_not_held(info)  # again: loading the data and connecting took a while
+        with holding(info):
+            impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=True)
     return info
+
+
+@contextlib.contextmanager
+def holding(info: RunInfo) -> Iterator[None]:
+    """While a backend searches the run: its driver is listed in workers.json (a backend with worker processes
+    adds them), so a second `resume` refuses; SIGTERM stops the search as Ctrl-C does (`Terminated`)."""
+    write_holders(info.run_dir, [os.getpid()])
+    try:
+        with sigterm_as_interrupt():
+            yield
+    finally:
+        write_holders(info.run_dir, [])
 
 
 def load_trials(info: RunInfo) -> list[TrialRecord]:

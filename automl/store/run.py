@@ -4,7 +4,8 @@ results/<study>/
   manifest.json      backend, storage (password redacted), space file, seed, settings, created, versions
   space.yaml         the space file exactly as searched (resume and finalize read this copy)
   study.db           Optuna SQLite storage (default; any Optuna storage URL may be used instead)
-  workers.json       pids/hosts of live local workers (resume uses it to spot interrupted trials)
+  workers.json       host:pid of the live search (driver, then workers): resume refuses while one is alive,
+                     and uses it to spot interrupted trials
   report.json, report.md, model.pt, best_config.yaml   written by finalize
 """
 
@@ -29,11 +30,125 @@ DEFAULT_ROOT = Path("results")
 MANIFEST = "manifest.json"
 
 
+SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "pass", "secret", "token", "sslpassword"})
+_MASK = "***"
+
+
 def redact_url(url: str | None) -> str | None:
-    """Hide the password of a storage URL (postgresql://user:secret@host/db -> postgresql://user:***@host/db)."""
+    """Hide the secrets of a storage URL before it is printed or saved: the password
+    (postgresql://user:secret@host/db -> postgresql://user:***@host/db), also one holding `@` or `:`, and
+    query parameters such as `?password=...`. Parsed by SQLAlchemy (what Optuna's RDB storage uses), so what is
+    hidden is what the database driver would read as a secret; a URL with nothing to hide is returned unchanged
+    (the manifest compares the two to know whether the storage must be given again on resume)."""
     if url is None:
         return None
-    return re.sub(r"(://[^:/@]+:)[^@]*(@)", r"\1***\2", url)
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+    except Exception:  # not an SQLAlchemy URL (a journal file path) or unparsable: hide conservatively
+        return _redact_unparsed(url)
+    password, host = parsed.password, parsed.host or ""
+    if "@" in host:  # user:p@ss@host: SQLAlchemy stops the password at the first @; the rest of it is in host
+        leaked, _, host = host.rpartition("@")
+        password = f"{password or ''}@{leaked}"
+    secret_keys = [k for k in parsed.query if k.lower() in SECRET_QUERY_KEYS]
+    if password is None and not secret_keys:
+        return url
+    query = {k: (_MASK if k in secret_keys else v) for k, v in parsed.query.items()}
+    safe = parsed.set(host=host or None, query=query, password="x" if password is not None else None)
+    # hide_password renders the password as ***; the query's *** comes back percent-encoded: shown as typed
+    return safe.render_as_string(hide_password=True).replace("%2A%2A%2A", _MASK)
+
+
+def _redact_unparsed(url: str) -> str:
+    """Fallback for a URL SQLAlchemy cannot parse: mask everything between `scheme://user:` and the last `@`
+    (over-hiding is safe), and secret query parameters."""
+    keys = "|".join(sorted(SECRET_QUERY_KEYS))
+    out = re.sub(rf"([?&;](?:{keys})=)[^&;]*", rf"\1{_MASK}", url, flags=re.IGNORECASE)
+    scheme, sep, rest = out.partition("://")
+    if sep and "@" in rest:
+        userinfo, _, tail = rest.rpartition("@")
+        if ":" in userinfo:
+            out = f"{scheme}://{userinfo.split(':', 1)[0]}:{_MASK}@{tail}"
+    return out
+
+
+def check_study_name(study: str, where: str = "--study") -> None:
+    """A study name becomes one folder under the results root: refuse anything that would put it elsewhere
+    (a path separator, `..`, an absolute path), before anything is written."""
+    bad = (not study or study in (".", "..") or "/" in study or "\\" in study or "\0" in study
+           or Path(study).is_absolute() or Path(study).name != study or (study[1:2] == ":" and study[:1].isalpha()))
+    if bad:
+        raise UserInputError(
+            f"{where} {study!r} is not a valid study name: it names the run's folder under the results directory, "
+            "so it must be a single folder name (e.g. `mnist1d_cnn-2`), without `/`, `\\`, a drive, `..` or "
+            "an absolute path. Pick another with --study NAME (nothing was written)."
+        )
+
+
+WORKERS = "workers.json"
+
+
+def write_holders(run_dir: Path, pids: list[int]) -> None:
+    """The processes searching this run now, as host:pid (the driver first, then its workers); [] when none."""
+    host = socket.gethostname()
+    tmp = run_dir / (WORKERS + ".tmp")
+    tmp.write_text(json.dumps([f"{host}:{p}" for p in pids]))
+    os.replace(tmp, run_dir / WORKERS)
+
+
+def live_holders(run_dir: Path) -> list[str]:
+    """The host:pid entries of workers.json still alive. A pid on this host counts only if that process is
+    running and (Linux) started before the file was written, so a pid reused after a crash or a reboot is not
+    taken for the search; an entry of another host cannot be checked and counts as alive."""
+    path = Path(run_dir) / WORKERS
+    try:
+        entries, written = json.loads(path.read_text()), path.stat().st_mtime
+    except (OSError, ValueError):
+        return []
+    host, live = socket.gethostname(), []
+    for w in entries:
+        h, _, pid = str(w).rpartition(":")
+        if h != host:
+            live.append(w)
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except (OSError, ValueError):
+            continue
+        state, started = _process_state(int(pid))
+        if state in ("Z", "X"):  # exited, not yet reaped (an orphan in a container without an init)
+            continue
+        if started is None or started <= written + 2.0:  # /proc times are whole seconds and clock ticks
+            live.append(w)
+    return live
+
+
+def _process_state(pid: int) -> tuple[str, float | None]:
+    """The process's state letter and when it started (epoch seconds), from /proc on Linux; ("", None)
+    elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()  # after the command name
+        btime = next(int(ln.split()[1]) for ln in Path("/proc/stat").read_text().splitlines()
+                     if ln.startswith("btime "))
+        return fields[0], btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # fields 3 and 22 of stat
+    except (OSError, ValueError, IndexError, StopIteration):
+        return "", None
+
+
+def check_not_held(info: RunInfo) -> None:
+    """Refuse to search a run that another live search holds: two searches on one run would run the same
+    re-queued trials twice and each would empty the other's workers.json."""
+    live = [w for w in live_holders(info.run_dir) if w != f"{socket.gethostname()}:{os.getpid()}"]
+    if live:
+        pids = ", ".join(live)
+        raise UserInputError(
+            f"Run {info.run_dir} is being searched right now by process(es) {pids} (listed in "
+            f"{info.run_dir / WORKERS}). Stop that search first (`kill PID` stops it cleanly and its running "
+            "trial is re-queued) or wait for it to finish, then resume. If those processes are on another "
+            f"machine that is gone, delete {info.run_dir / WORKERS}."
+        )
 
 
 def default_storage(run_dir: Path) -> str:
@@ -73,6 +188,7 @@ class RunInfo:
 
 def create_run(study: str, space_file: Path, *, backend: str, storage: str | None, seed: int,
                settings: dict[str, Any], root: Path = DEFAULT_ROOT, exist_ok: bool = False) -> RunInfo:
+    check_study_name(study)
     run_dir = (root / study).resolve()
     if (run_dir / MANIFEST).exists() and not exist_ok:
         raise UserInputError(

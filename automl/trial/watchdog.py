@@ -3,7 +3,8 @@
 In the main thread SIGALRM raises `TrialTimeout`; in any other thread (Ray Tune runs a function trainable in
 a thread of its actor) a timer raises it asynchronously in the trial's thread. Code that must not be torn in
 the middle, such as a backend writing a trial's intermediate value to its database, runs inside
-`shielded()`: a timeout that fires there is deferred and raised as soon as the shielded block ends.
+`shielded()`: a timeout that fires there is deferred and raised as soon as the shielded block ends, and so is
+a stop signal whose handler asks for it (`defer_in_shield`: SIGTERM, see automl.backends.stop).
 Torch-free, so the backends can import it cheaply.
 """
 
@@ -24,6 +25,7 @@ class _Guard:
     depth = 0  # nesting of shielded() blocks in the trial's thread
     pending = False  # a timeout fired inside a shielded block
     armed = False  # a watchdog of another thread may still raise into this one
+    stop: BaseException | None = None  # a stop signal (SIGTERM) that arrived inside a shielded block
 
 
 _guards: dict[int, _Guard] = {}  # by thread id: the timer thread must see the trial thread's shield
@@ -47,8 +49,23 @@ def shielded() -> Iterator[None]:
             g.depth -= 1
             fire = g.depth == 0 and g.pending
             g.pending = g.pending and not fire
+        stop = g.stop if g.depth == 0 else None
+        if stop is not None:
+            g.stop = None
+            raise stop
         if fire:
             raise TrialTimeout("timed out")
+
+
+def defer_in_shield(exc: BaseException) -> bool:
+    """For a signal handler (it runs in the main thread, between two bytecodes): inside a shielded block of
+    this thread, keep `exc` to raise when the block ends and return True; outside one, return False (the
+    handler raises it now). Lock-free: the handler may have interrupted this very thread holding the lock."""
+    g = _guard()
+    if g.depth > 0:
+        g.stop = exc
+        return True
+    return False
 
 
 def _fire(g: _Guard, ident: int) -> None:
@@ -94,4 +111,4 @@ def watchdog(seconds: float | None) -> Iterator[None]:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)  # one not delivered yet
 
 
-__all__ = ["TrialTimeout", "shielded", "watchdog"]
+__all__ = ["TrialTimeout", "defer_in_shield", "shielded", "watchdog"]

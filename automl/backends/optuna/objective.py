@@ -18,6 +18,7 @@ import optuna
 
 from automl.backends.optuna.settings import OptunaSettings
 from automl.backends.optuna.storage import FINISHED
+from automl.backends.stop import Terminated
 from automl.space import SearchSpace, load_space, sample
 from automl.trial import Decision, shielded, trial_seed
 
@@ -115,9 +116,10 @@ class Objective:
             res = run_trial(config, dataset, objective_metric=metric, direction=direction,
                             reporter=OptunaReporter(trial, metric), device=s.device, seed=seed,
                             precision=s.precision, compile=s.compile, timeout=s.trial_timeout)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (`Terminated`): the trial runs again on resume
+            how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
             trial.set_user_attr("status", "interrupted")
-            trial.set_user_attr("reason", "interrupted (Ctrl-C); re-queued by `automl resume`")
+            trial.set_user_attr("reason", f"interrupted ({how}); re-queued by `automl resume`")
             raise
         for k, v in res.to_attrs().items():
             trial.set_user_attr(k, v)

@@ -3,9 +3,6 @@ trials to backend-neutral `TrialRecord`s; the live-worker file that tells resume
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
 import warnings
 from typing import Any
@@ -14,7 +11,7 @@ import optuna
 
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
-from automl.store.run import RunInfo, redact_url
+from automl.store.run import RunInfo, live_holders, redact_url, write_holders
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -115,24 +112,8 @@ def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:
 
 
 def _live_workers(info: RunInfo) -> set[str]:
-    path = info.run_dir / "workers.json"
-    if not path.exists():
-        return set()
-    host = socket.gethostname()
-    live = set()
-    for w in json.loads(path.read_text()):
-        h, _, pid = w.rpartition(":")
-        if h != host:
-            live.add(w)  # another machine: cannot tell, assume alive
-            continue
-        try:
-            os.kill(int(pid), 0)
-            live.add(w)
-        except (OSError, ValueError):
-            pass
-    return live
+    return set(live_holders(info.run_dir))
 
 
 def write_workers(info: RunInfo, pids: list[int]) -> None:
-    host = socket.gethostname()
-    (info.run_dir / "workers.json").write_text(json.dumps([f"{host}:{p}" for p in pids]))
+    write_holders(info.run_dir, pids)

@@ -17,7 +17,8 @@ def main() -> None:
     from automl.backends.optuna.workers import _worker_main
 
     args = json.loads(sys.stdin.read())
-    _worker_main(args["run_dir"], args["storage"], args["study"], args["settings"], Slot(**args["slot"]))
+    _worker_main(args["run_dir"], args["storage"], args["study"], args["settings"], Slot(**args["slot"]),
+                 parent_pid=args.get("parent_pid"))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from automl.backends.optuna.storage import (
     write_workers,
 )
 from automl.backends.prepare import space_max_epochs
+from automl.backends.stop import Terminated, signals_held, worker_signals
 from automl.space import SearchSpace, grid_size, load_space
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
@@ -57,12 +57,22 @@ def _optimize(study: optuna.Study, objective: Objective, settings: OptunaSetting
                    gc_after_trial=False)
 
 
-def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot) -> None:
+def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot,
+                 parent_pid: int | None = None) -> None:
     """Entry point of a worker process (spawned, so it starts clean: no inherited torch threads or locks).
-    The slot's CUDA_VISIBLE_DEVICES is set before anything initializes CUDA."""
+    The slot's CUDA_VISIBLE_DEVICES is set before anything initializes CUDA. The parent handles Ctrl-C and
+    stops the workers with SIGTERM, which records the running trial as interrupted; a worker whose parent
+    died (even by SIGKILL) stops the same way."""
+    worker_signals(parent_pid or os.getppid())
+    try:
+        _work(run_dir, storage, study_name, settings, slot)
+    except KeyboardInterrupt:  # SIGTERM: the trial is recorded as interrupted; no traceback for it
+        sys.exit(Terminated.exit_code)
+
+
+def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot) -> None:
     os.environ.update(slot.env)
     os.environ["AUTOML_DEVICE_LABEL"] = slot.label
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and terminates workers
     quiet_optuna()
     s = OptunaSettings(**{**settings, "device": slot.device})
     from automl.training import set_num_threads
@@ -152,8 +162,9 @@ class OptunaBackend(Backend):
     def _in_workers(self, job: Job, study: optuna.Study, s: OptunaSettings, slots: list[Slot]) -> None:
         info = job.info
         procs = [WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage, "study": info.study,
-                                "settings": asdict(s), "slot": asdict(slot)}) for slot in slots]
-        write_workers(info, [p.pid for p in procs if p.pid])
+                                "settings": asdict(s), "slot": asdict(slot), "parent_pid": os.getpid()})
+                 for slot in slots]
+        write_workers(info, [os.getpid(), *(p.pid for p in procs if p.pid)])  # the driver holds the run too
         seen: set[int] = set()
 
         def report() -> None:
@@ -164,14 +175,18 @@ class OptunaBackend(Backend):
 
         try:
             while any(p.is_alive() for p in procs):
-                time.sleep(0.5)
-                report()
-        except KeyboardInterrupt:
+                time.sleep(0.5)  # Ctrl-C and SIGTERM land here, not inside the storage read
+                with signals_held():
+                    report()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: each worker records its running trial as interrupted
             for p in procs:
                 if p.is_alive():
                     p.terminate()
+            deadline = time.time() + 30
             for p in procs:
-                p.join(10)
+                p.join(max(0.1, deadline - time.time()))
+                if p.is_alive():  # stuck in native code: its trial stays RUNNING and resume re-queues it
+                    p.kill()
             raise
         finally:
             for p in procs:

@@ -1,16 +1,21 @@
 """Finished trials, written at once: the driver appends each to `ray_trials.jsonl` in the run dir (fsync'd),
 so a driver killed between two Tune snapshots loses nothing, and prints its progress line from the same
 `TrialRecord`. `load_trials` merges Tune's experiment with that ledger; resume hands finished trials back
-instead of training them again."""
+instead of training them again.
+
+Reading a run (`trials`, `best`, `report`, `finalize`) never unpickles: Tune's snapshot is read as plain JSON
+(`tune_snapshot`), its pickled fields skipped, so opening a run folder from someone else cannot run code.
+Only `automl resume` restores the Tune experiment with Tune's own (unpickling) restore: that is continuing
+one's own search."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +190,11 @@ def _read_error(trial: Any) -> str:
             text = Path(trial.local_path or "", trial.run_metadata.error_filename or "error.txt").read_text()
         except Exception:
             return ""
+    return _error_line(text)
+
+
+def _error_line(text: str) -> str:
+    """The line of a Tune error file that names the error (not the traceback's frames)."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     key = next((ln for ln in lines if "Error" in ln and ":" in ln and not ln.startswith("File ")), lines[-1] if lines else "")
     return key[:500]
@@ -222,42 +232,116 @@ def ledger_epochs(run_dir: Path) -> int:
 
 # --- reading results ----------------------------------------------------------------------------------------
 
-def _tune_trials(info: RunInfo) -> list[tuple[Any, list[dict[str, Any]]]]:
-    """(Trial, result rows) for every trial in the newest Tune snapshot; [] when there is none yet."""
-    logging.getLogger("ray.tune").setLevel(logging.ERROR)
-    from ray.tune import ExperimentAnalysis
+@dataclass
+class TuneTrial:
+    """One trial as Tune's newest experiment snapshot describes it, read as plain JSON: Tune's own reader
+    (`ExperimentAnalysis`, `Trial.from_json_state`) unpickles parts of the snapshot, so a run folder from
+    someone else could run code when merely listed. Nothing here unpickles."""
+
+    name: str
+    trial_id: str
+    status: str
+    config: dict[str, Any]
+    path: str  # the trial's folder on `fs`
+    num_failures: int = 0
+    error_filename: str | None = None
+    fs: Any = None
+
+    def read(self, name: str) -> str | None:
+        """A text file of the trial's folder, or None."""
+        try:
+            with self.fs.open_input_stream(f"{self.path}/{name}") as f:
+                return f.readall().decode("utf-8", "replace")
+        except (FileNotFoundError, OSError):
+            return None
+
+
+def _filesystem(path: str) -> tuple[Any, str]:
+    """pyarrow filesystem + path of the experiment folder (a local path, or a URI such as s3://)."""
+    import pyarrow.fs as pafs
+
+    if "://" in path:
+        return pafs.FileSystem.from_uri(path)
+    return pafs.LocalFileSystem(), Path(path).resolve().as_posix()
+
+
+def _plain(value: Any) -> Any:
+    """A value of Tune's JSON with its pickled fallbacks dropped (never loaded)."""
+    if isinstance(value, dict):
+        if value.get("_type") == "CLOUDPICKLE_FALLBACK":
+            return None
+        return {k: _plain(v) for k, v in value.items() if not (isinstance(v, dict) and v.get("_type") == "CLOUDPICKLE_FALLBACK")}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def tune_snapshot(info: RunInfo) -> list[TuneTrial]:
+    """The trials of the newest `experiment_state-*.json` under the run's Tune experiment; [] before the first."""
+    import pyarrow.fs as pafs
 
     try:
-        ea = ExperimentAnalysis(experiment_path(info))
-    except (ValueError, FileNotFoundError):
+        fs, root = _filesystem(experiment_path(info))
+        entries = fs.get_file_info(pafs.FileSelector(root, allow_not_found=True))
+    except (OSError, ValueError):
         return []
+    states = sorted((e for e in entries if e.base_name.startswith("experiment_state") and e.base_name.endswith(".json")),
+                    key=lambda e: (e.mtime_ns or 0, e.base_name))
+    if not states:
+        return []
+    try:
+        with fs.open_input_stream(states[-1].path) as f:
+            snapshot = json.loads(f.readall().decode("utf-8"))
+    except (OSError, ValueError):
+        return []
+    folders = [e.base_name for e in entries if e.type == pafs.FileType.Directory]
     out = []
-    for t in ea.trials:
-        rows: list[dict[str, Any]] = []
+    for item in snapshot.get("trial_data") or []:
         try:
-            with t.storage.storage_filesystem.open_input_stream(
-                    Path(t.storage.trial_fs_path, "result.json").as_posix()) as f:
-                for line in f.readall().decode("utf-8").splitlines():
-                    with contextlib.suppress(json.JSONDecodeError):
-                        rows.append(json.loads(line))
-        except (FileNotFoundError, OSError):
-            pass
+            state, meta = json.loads(item[0]), json.loads(item[1]) if len(item) > 1 and item[1] else {}
+        except (TypeError, ValueError, IndexError):
+            continue
+        trial_id = str(state.get("trial_id") or "")
+        folder = state.get("custom_dirname") or next((d for d in folders if trial_id and d.endswith(trial_id)), "")
+        name = state.get("custom_trial_name") or folder or f"{state.get('trainable_name', 'trial')}_{trial_id}"
+        status = str(state.get("status") or "PENDING")
+        out.append(TuneTrial(
+            name=str(name), trial_id=trial_id, fs=fs, path=f"{root}/{folder}" if folder else root,
+            status="PENDING" if status == "RUNNING" else status,  # as Tune restores it: nothing runs now
+            config=_plain(state.get("config") or {}), num_failures=int(meta.get("num_failures") or 0),
+            error_filename=meta.get("error_filename"),
+        ))
+    return out
+
+
+def _tune_trials(info: RunInfo) -> list[tuple[TuneTrial, list[dict[str, Any]]]]:
+    """(trial, its result.json rows) for every trial in the newest Tune snapshot; [] when there is none yet."""
+    out = []
+    for t in tune_snapshot(info):
+        rows: list[dict[str, Any]] = []
+        for line in (t.read("result.json") or "").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                rows.append(json.loads(line))
         out.append((t, rows))
     return out
 
 
+def _snapshot_error(t: TuneTrial) -> str:
+    return _error_line(t.read(t.error_filename or "error.txt") or "")
+
+
 def load_trials(info: RunInfo) -> list[TrialRecord]:
-    """Tune's experiment (newest snapshot + each trial's result.json) merged with the ledger of finished
-    trials, as TrialRecords numbered in creation order."""
+    """Tune's experiment (newest snapshot + each trial's result.json, JSON only: nothing is unpickled) merged
+    with the ledger of finished trials, as TrialRecords numbered in creation order."""
     by_number: dict[int, TrialRecord] = {}
     for t, rows in _tune_trials(info):
-        n = trial_number(str(t))
+        n = trial_number(t.name)
         if n is None:
-            n = trial_number(Path(t.storage.trial_fs_path).name) if t.storage else None
+            n = trial_number(Path(t.path).name)
         n = n if n is not None else len(by_number)
         # an error file on a trial that did not end in ERROR: it was restarted (its node or process died)
-        error = _read_error(t) if t.status == "ERROR" or t.run_metadata.error_filename else ""
-        restarts = t.run_metadata.num_failures or (1 if error and t.status != "ERROR" else 0)
+        error = _snapshot_error(t) if t.status == "ERROR" or t.error_filename else ""
+        restarts = t.num_failures or (1 if error and t.status != "ERROR" else 0)
         by_number[n] = record_from_rows(n, params_of(t.config), rows, t.status, error, num_failures=restarts)
     extra: list[TrialRecord] = []
     for e in _ledger(info):  # finished trials: the ledger is written at once, Tune's snapshot may lag
