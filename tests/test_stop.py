@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from automl.backends.stop import Terminated, signals_held, sigterm_as_interrupt
+from automl.backends.stop import Terminated, sigterm_as_interrupt
 from automl.trial import shielded
 
 
@@ -48,12 +48,14 @@ def test_a_second_sigterm_does_not_tear_the_clean_up():
     assert steps == ["cleaned up"]
 
 
-def test_signals_held_delivers_sigterm_after_the_read():
+def test_ctrl_c_inside_a_shielded_block_is_raised_when_it_ends():
     steps = []
-    with pytest.raises(Terminated), sigterm_as_interrupt():
-        with signals_held():
-            _sigterm_self()
+    with pytest.raises(KeyboardInterrupt) as e, sigterm_as_interrupt():
+        with shielded():
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(50):
+                time.sleep(0.001)
             steps.append("read finished")
-        time.sleep(0.01)
         steps.append("never")
-    assert steps == ["read finished"]
+    assert steps == ["read finished"] and not isinstance(e.value, Terminated)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

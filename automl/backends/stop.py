@@ -40,33 +40,31 @@ def _raise_terminated(signum: int, frame: Any) -> None:
     raise exc
 
 
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the block (a storage read the driver must not tear: SQLAlchemy would log
-    the torn cursor with a traceback); they are delivered when it ends. A no-op where signals cannot be masked."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C as Python's default handler raises it, but kept out of a shielded block like SIGTERM."""
+    exc = KeyboardInterrupt()
+    if defer_in_shield(exc):
         return
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    raise exc
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises `Terminated` in the main thread (elsewhere signals cannot be handled:
-    the block then leaves SIGTERM as it is)."""
+    """Within the block, SIGTERM raises `Terminated` in the main thread, and neither it nor Ctrl-C (when
+    Python's default handler has it) tears a shielded storage write or read: raised when that ends.
+    Elsewhere than the main thread signals cannot be handled: the block then leaves them as they are."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:  # not when SIGINT is ignored (started in the background)
+        signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def worker_signals(parent_pid: int) -> None:

@@ -30,11 +30,12 @@ from automl.backends.optuna.storage import (
     write_workers,
 )
 from automl.backends.prepare import space_max_epochs
-from automl.backends.stop import Terminated, signals_held, worker_signals
+from automl.backends.stop import Terminated, worker_signals
 from automl.space import SearchSpace, grid_size, load_space
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
 from automl.store.run import RunInfo, redact_url
+from automl.trial import shielded
 
 
 def make_sampler(settings: OptunaSettings, space: SearchSpace, offset: int = 0) -> optuna.samplers.BaseSampler:
@@ -175,8 +176,8 @@ class OptunaBackend(Backend):
 
         try:
             while any(p.is_alive() for p in procs):
-                time.sleep(0.5)  # Ctrl-C and SIGTERM land here, not inside the storage read
-                with signals_held():
+                time.sleep(0.5)
+                with shielded():  # Ctrl-C and SIGTERM wait for the storage read (a torn one logs a traceback)
                     report()
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: each worker records its running trial as interrupted
             for p in procs:
