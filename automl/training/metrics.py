@@ -109,11 +109,8 @@ def compute_metrics(task: str, outputs: torch.Tensor, targets: torch.Tensor) -> 
         scores = outputs.reshape(-1)
         yt = (targets.reshape(-1) > 0.5).long()
         pred = (scores > 0).long()
-        return {
-            "accuracy": accuracy(yt, pred),
-            "balanced_accuracy": balanced_accuracy(yt, pred),
-            "auroc": roc_auc(yt, scores),
-        }
+        return {"accuracy": accuracy(yt, pred), "balanced_accuracy": balanced_accuracy(yt, pred),
+                "auroc": roc_auc(yt, scores)}
     return {"rmse": rmse(targets, outputs), "mae": mae(targets, outputs), "r2": r2(targets, outputs)}
 
 
@@ -131,16 +128,8 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_EVAL_BA
         model.train(was_training)
 
 
-def evaluate_tensors(
-    model: nn.Module,
-    x: torch.Tensor,
-    targets: torch.Tensor,
-    task: str,
-    loss_fn: TaskLoss,
-    *,
-    batch_size: int = DEFAULT_EVAL_BATCH_SIZE,
-    prefix: str = "",
-) -> dict[str, float]:
+def evaluate_tensors(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, task: str, loss_fn: TaskLoss,
+                     *, batch_size: int = DEFAULT_EVAL_BATCH_SIZE, prefix: str = "") -> dict[str, float]:
     """Loss and metrics on tensors already on the model's device; `targets` from `prepare_targets`."""
     outputs = predict(model, x, batch_size)
     with torch.inference_mode():
@@ -149,17 +138,9 @@ def evaluate_tensors(
     return {f"{prefix}{k}": v for k, v in metrics.items()}
 
 
-def evaluate(
-    model: nn.Module,
-    split: Split,
-    task: str,
-    *,
-    training_cfg: Mapping[str, Any] | None = None,
-    loss_fn: TaskLoss | None = None,
-    device: torch.device | str | None = None,
-    batch_size: int = DEFAULT_EVAL_BATCH_SIZE,
-    prefix: str = "",
-) -> dict[str, float]:
+def evaluate(model: nn.Module, split: Split, task: str, *, training_cfg: Mapping[str, Any] | None = None,
+             loss_fn: TaskLoss | None = None, device: torch.device | str | None = None,
+             batch_size: int = DEFAULT_EVAL_BATCH_SIZE, prefix: str = "") -> dict[str, float]:
     """Evaluate `model` on any split (val, or the test split at finalize): {"loss", <task metrics>}.
 
     The loss is the data loss of `training_cfg` (default: the task's auto loss), without penalties.
@@ -171,6 +152,5 @@ def evaluate(
     if device is None:
         first = next(iter(model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
-    x = split.x.to(device)
     y = prepare_targets(split.y, task).to(device)
-    return evaluate_tensors(model, x, y, task, loss_fn, batch_size=batch_size, prefix=prefix)
+    return evaluate_tensors(model, split.x.to(device), y, task, loss_fn, batch_size=batch_size, prefix=prefix)

@@ -39,9 +39,8 @@ def weight_penalty(weights: Sequence[torch.Tensor], l1: float = 0.0, l2: float =
     return total
 
 
-def activity_penalty(
-    features: torch.Tensor | Sequence[torch.Tensor], l1: float = 0.0, l2: float = 0.0
-) -> torch.Tensor:
+def activity_penalty(features: torch.Tensor | Sequence[torch.Tensor], l1: float = 0.0,
+                     l2: float = 0.0) -> torch.Tensor:
     """activity_l1 * mean_i sum|f_i| + activity_l2 * mean_i sum f_i**2 (batch-averaged, Keras style)."""
     feats = [features] if isinstance(features, torch.Tensor) else list(features)
     total = torch.zeros((), device=feats[0].device, dtype=feats[0].dtype)
