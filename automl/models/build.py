@@ -30,14 +30,11 @@ class Net(nn.Module):
         self.n_outputs = head.out_features
         self.plan = plan  # kept for introspection (shapes, param count); not a module
 
-    def forward(
-        self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor,
+                return_features: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         features = self.body(x)
         out = self.head(features)
-        if return_features:
-            return out, features
-        return out
+        return (out, features) if return_features else out
 
 
 def build_from_plan(plan: ModelPlan) -> Net:

@@ -69,9 +69,8 @@ def validate_spec(spec: DataSpec) -> None:
     ndim = _INPUT_NDIM[spec.input_kind]
     shape = tuple(spec.input_shape)
     if len(shape) != ndim or any(not isinstance(d, int) or d < 1 for d in shape):
-        raise ValueError(
-            f"{spec.input_kind} input_shape must be {ndim} positive ints, got {shape} (DataSpec {spec.name!r})"
-        )
+        raise ValueError(f"{spec.input_kind} input_shape must be {ndim} positive ints, got {shape} "
+                         f"(DataSpec {spec.name!r})")
     if spec.input_kind == "tokens" and spec.vocab_size < 1:
         raise ValueError(f"tokens DataSpec {spec.name!r} needs vocab_size >= 1")
     head_outputs(spec)
