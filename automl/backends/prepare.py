@@ -99,10 +99,9 @@ def fix_base_dir(info: RunInfo, space: SearchSpace) -> None:
     import yaml
 
     if "path" in space.dataset and not Path(space.dataset["path"]).is_absolute() and space.base_dir is not None:
-        raw = dict(space.raw)
-        ds = dict(raw["dataset"])
-        ds["path"] = str((space.base_dir / ds["path"]).resolve()) if (space.base_dir / ds["path"]).exists() else str(Path(ds["path"]).resolve())
-        raw["dataset"] = ds
+        path = space.base_dir / space.dataset["path"]
+        path = path if path.exists() else Path(space.dataset["path"])
+        raw = {**space.raw, "dataset": {**space.raw["dataset"], "path": str(path.resolve())}}
         info.space_path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 

@@ -57,9 +57,6 @@ def build_from_plan(plan: ModelPlan) -> Net:
 
 
 def build_model(config: Mapping[str, Any], data_spec: DataSpec) -> Net:
-    """The network for a sampled config (reads `config["model"]`, absent keys take CONFIG.md defaults).
-
-    Raises InfeasibleConfig (a ValueError) with the reason `check_feasible` gives, before allocating any
-    weight; ValueError for invalid values.
-    """
+    """The network for a sampled config (`config["model"]`); InfeasibleConfig (a ValueError) with the reason
+    `check_feasible` gives before any weight is allocated."""
     return build_from_plan(plan_model(config, data_spec))

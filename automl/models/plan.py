@@ -106,11 +106,8 @@ def plan_model(config: Mapping[str, Any] | ModelConfig, data_spec: DataSpec) -> 
 
 
 def check_feasible(config: Mapping[str, Any], data_spec: DataSpec) -> str | None:
-    """None if `build_model(config, data_spec)` will succeed, else a human-readable reason why not.
-
-    Shape problems and the parameter cap are reasons; invalid values (unknown activation, dropout >= 1)
-    raise ValueError because they are bugs in the search space rather than infeasible points of it.
-    """
+    """None if `build_model(config, data_spec)` will succeed, else a human-readable reason why not. Invalid
+    values (unknown activation, dropout >= 1) raise ValueError: bugs of the space, not points of it."""
     return plan_model(config, data_spec).reason
 
 

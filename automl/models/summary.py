@@ -76,10 +76,8 @@ def dummy_input(data_spec: DataSpec, batch: int = 2, device: torch.device | None
 
 def model_summary(model: nn.Module, data_spec: DataSpec) -> ModelSummary:
     """Run a dummy batch of 2 (eval mode, no grad) through forward hooks to record every layer's output."""
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     recorded: list[LayerRow] = []
     handles = []
 

@@ -53,11 +53,7 @@ def _finite(v: Any) -> bool:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return str(v)
-        return f"{v:.4g}"
-    return str(v)
+    return f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
 
 def _placeholder(title: str, message: str, height: int = 320) -> go.Figure:
@@ -200,9 +196,7 @@ def importances(records: list[TrialRecord], infos: dict[str, ParamInfo] | None =
     if not names:
         return None
     x = _matrix(done, infos, names)
-    for j, n in enumerate(names):
-        col = x[:, j]
-        col[np.isnan(col)] = infos[n].sentinel
+    x = np.where(np.isnan(x), [infos[n].sentinel for n in names], x)
     y = np.array([r.value for r in done], dtype=float)
     varying = [j for j in range(len(names)) if np.ptp(x[:, j]) > 0]
     if not varying or np.ptp(y) == 0:
@@ -418,9 +412,8 @@ def contour_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], orde
                                    f"(this run: {len(done)} trials, {len(order)} parameters).")
     a, b = infos[order[0]], infos[order[1]]
     x = _matrix(done, infos, [a.name, b.name])
-    miss_a, miss_b = bool(np.isnan(x[:, 0]).any()), bool(np.isnan(x[:, 1]).any())
-    for k, p in enumerate((a, b)):
-        x[np.isnan(x[:, k]), k] = p.sentinel
+    miss_a, miss_b = np.isnan(x).any(axis=0).tolist()
+    x = np.where(np.isnan(x), [a.sentinel, b.sentinel], x)
     y = np.array([r.value for r in done], dtype=float)
     lo, hi = x.min(axis=0), x.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)

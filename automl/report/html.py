@@ -61,11 +61,9 @@ def _e(x: Any) -> str:
 
 
 def _num(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return "-" if v is None else str(v)
-    if isinstance(v, float):
-        return f"{v:.4f}" if math.isfinite(v) else str(v)
-    return str(v)
+    if v is None:
+        return "-"
+    return f"{v:.4f}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
 
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None, css_id: str = "") -> str:

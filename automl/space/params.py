@@ -42,9 +42,8 @@ class Int:
     log: bool = False
 
     def contains(self, v: Any) -> bool:
-        return (
-            isinstance(v, int) and not isinstance(v, bool) and self.low <= v <= self.high and (v - self.low) % self.step == 0
-        )
+        return (isinstance(v, int) and not isinstance(v, bool) and self.low <= v <= self.high
+                and (v - self.low) % self.step == 0)
 
     def values(self, n_points: int = 3) -> list[int]:
         allowed = list(range(self.low, self.high + 1, self.step))

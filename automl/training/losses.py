@@ -1,8 +1,7 @@
 """Task losses by config name: the registry the YAML validator and the trainer both read.
 
-Losses by task: multiclass -> cross_entropy (label_smoothing); binary -> bce (BCEWithLogits on one logit);
-regression -> mse | mae | huber (huber_delta). `loss: auto` (the default) picks the task's first loss.
-Torch-free to import: each factory imports torch when the trainer builds its loss. Penalties: penalties.py.
+`loss: auto` (the default) picks the task's first loss. Torch-free to import: each factory imports torch
+when the trainer builds its loss.
 """
 
 from __future__ import annotations

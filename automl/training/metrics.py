@@ -1,10 +1,5 @@
-"""Validation / test metrics, computed exactly on a full split (float64, matching sklearn.metrics).
-
-Keys (unprefixed; the trainer reports them as `val_<key>`):
-  binary      loss, accuracy, balanced_accuracy, auroc
-  multiclass  loss, accuracy, balanced_accuracy
-  regression  loss, rmse, mae, r2
-"""
+"""Validation / test metrics (tasks.METRICS_BY_TASK), computed exactly on a full split (float64, matching
+sklearn.metrics)."""
 
 from __future__ import annotations
 
@@ -141,14 +136,10 @@ def evaluate_tensors(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, t
 def evaluate(model: nn.Module, split: Split, task: str, *, training_cfg: Mapping[str, Any] | None = None,
              loss_fn: TaskLoss | None = None, device: torch.device | str | None = None,
              batch_size: int = DEFAULT_EVAL_BATCH_SIZE, prefix: str = "") -> dict[str, float]:
-    """Evaluate `model` on any split (val, or the test split at finalize): {"loss", <task metrics>}.
-
-    The loss is the data loss of `training_cfg` (default: the task's auto loss), without penalties.
-    `device` defaults to the device of the model's first parameter.
-    """
+    """{"loss", <task metrics>} on any split (val, or the test split at finalize); the loss is the data loss
+    of `training_cfg` (default: the task's auto loss), without penalties."""
     check_task(task)
-    if loss_fn is None:
-        loss_fn = make_loss(training_cfg, task)
+    loss_fn = loss_fn or make_loss(training_cfg, task)
     if device is None:
         first = next(iter(model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")

@@ -1,9 +1,4 @@
-"""Regularization penalties added to the training loss (never to the reported train/val loss).
-
-  weight: l1 * sum|w| + l2 * sum w**2 over the weights of Linear and Conv layers (no biases, no BN)
-  activity: activity_l1 * mean_i sum|f_i| + activity_l2 * mean_i sum f_i**2 over the penultimate features
-            returned by `model(x, return_features=True)` (summed per sample, averaged over the batch)
-"""
+"""Regularization penalties added to the training loss (never to the reported train/val loss)."""
 
 from __future__ import annotations
 

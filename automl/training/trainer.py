@@ -299,9 +299,6 @@ class Trainer:
 
 def train(model: nn.Module, training_cfg: Mapping[str, Any] | None, train: Split, val: Split, task: str,
           **options: Any) -> TrainResult:
-    """Train `model` in place (best weights restored) and return its TrainResult.
-
-    `options` are Trainer's keyword arguments (objective_metric, direction, reporter, device, seed, max_epochs,
-    precision, compile). Raises TrialFailed("nan") on a non-finite loss, ValueError on an invalid training config.
-    """
+    """Train `model` in place (best weights restored); `options` are Trainer's keyword arguments. Raises
+    TrialFailed("nan") on a non-finite loss, ValueError on an invalid training config."""
     return Trainer(training_cfg, task, **options).fit(model, train, val)

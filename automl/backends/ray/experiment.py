@@ -46,7 +46,6 @@ class DefineByRun:
 
     def __call__(self, trial: Any) -> None:
         sample(self.space, trial)
-        return None
 
 
 class RandomPopulation:
@@ -221,10 +220,8 @@ class RayBackend(Backend):
         if settings.trials is None and (settings.timeout or settings.max_total_epochs):
             settings.trials = 10**6  # until the time or epoch budget is spent
 
-    @contextlib.contextmanager
-    def session(self, settings: Any) -> Iterator[None]:
-        with ray_session(settings):
-            yield
+    def session(self, settings: Any) -> contextlib.AbstractContextManager[None]:
+        return ray_session(settings)
 
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
         return ledger.load_trials(info)
