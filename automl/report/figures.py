@@ -82,16 +82,12 @@ class ParamInfo:
     hi: float = 0.0
 
     def encode(self, value: Any) -> float:
-        if value is None and not self.categorical:
-            return math.nan
         if self.categorical:
-            key = _cat_key(value)
-            for i, c in enumerate(self.categories):
-                if _cat_key(c) == key:
-                    return float(i)
+            keys = [_cat_key(c) for c in self.categories]
+            return float(keys.index(_cat_key(value))) if _cat_key(value) in keys else math.nan
+        if value is None:
             return math.nan
-        v = float(value)
-        return math.log10(v) if self.log else v
+        return math.log10(float(value)) if self.log else float(value)
 
     @property
     def sentinel(self) -> float:

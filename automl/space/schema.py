@@ -252,15 +252,13 @@ class _Parser:
             bad = True
         if bad:
             return None
-        if lo > hi:
-            self.err(path, f"low {fmt(lo)} is greater than high {fmt(hi)}")
-            return None
-        if log and lo <= 0:
-            self.err(f"{path}.low", f"{fmt(lo)} must be > 0 on a log scale")
-            return None
-        if log and step not in (None, 1):
-            self.err(f"{path}.step", "step cannot be combined with log: true")
-            return None
+        for failed, where, msg in ((lo > hi, path, f"low {fmt(lo)} is greater than high {fmt(hi)}"),
+                                   (log and lo <= 0, f"{path}.low", f"{fmt(lo)} must be > 0 on a log scale"),
+                                   (log and step not in (None, 1), f"{path}.step",
+                                    "step cannot be combined with log: true")):
+            if failed:
+                self.err(where, msg)
+                return None
         if step is not None and not log and abs(((hi - lo) / step) - round((hi - lo) / step)) > 1e-9:
             reach = lo + math.floor((hi - lo) / step + 1e-9) * step
             self.err(f"{path}.high", f"{fmt(hi)} is not reachable from low {fmt(lo)} in steps of {fmt(step)}; use high: {reach:g}")

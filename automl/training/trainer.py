@@ -167,11 +167,8 @@ class Trainer:
         self.eval_batch_size = int(setting(self.cfg, "eval_batch_size", eval_default))
         self.patience = int(setting(self.cfg, "patience", DEFAULT_PATIENCE))
         self.min_delta = abs(setting(self.cfg, "min_delta", 0.0))
-        self.l1 = setting(self.cfg, "l1", 0.0)
-        self.l2 = setting(self.cfg, "l2", 0.0)
-        self.activity_l1 = setting(self.cfg, "activity_l1", 0.0)
-        self.activity_l2 = setting(self.cfg, "activity_l2", 0.0)
-        self.grad_clip = setting(self.cfg, "grad_clip", 0.0)
+        self.l1, self.l2, self.activity_l1, self.activity_l2, self.grad_clip = (
+            setting(self.cfg, key, 0.0) for key in ("l1", "l2", "activity_l1", "activity_l2", "grad_clip"))
         self.loss_fn = make_loss(self.cfg, self.task)
 
     def fit(self, model: nn.Module, train: Split, val: Split) -> TrainResult:
@@ -188,10 +185,8 @@ class Trainer:
         autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
         scaler = torch.amp.GradScaler("cuda") if amp_dtype is torch.float16 else None
         fwd = torch.compile(model) if self.compile else model
-        x_tr = train.x.to(device)
-        y_tr = prepare_targets(train.y, self.task).to(device)
-        x_va = val.x.to(device)
-        y_va = prepare_targets(val.y, self.task).to(device)
+        (x_tr, y_tr), (x_va, y_va) = ((s.x.to(device), prepare_targets(s.y, self.task).to(device))
+                                      for s in (train, val))
         n = int(x_tr.shape[0])
         if int(x_va.shape[0]) == 0:
             raise ValueError("the validation split is empty")
