@@ -231,11 +231,11 @@ class RayBackend(Backend):
 
         s: RaySettings = job.settings  # type: ignore[assignment]
         info = job.info
-        if resume:
-            if not _has_experiment_state(info):
-                raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {ledger.experiment_path(info)} "
-                                     "yet (the search was stopped before Tune's first snapshot); start it again.")
-        else:
+        if resume and not _has_experiment_state(info):
+            state = ledger.experiment_path(info)
+            raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {state} yet "
+                                 "(the search was stopped before Tune's first snapshot); start it again.")
+        if not resume:
             s.storage_path = s.storage_path or str(info.run_dir)
             info.settings["storage_path"] = s.storage_path
             info.storage = ledger.experiment_path(info)
@@ -261,8 +261,8 @@ class RayBackend(Backend):
 
 
 def _warn_storage(settings: RaySettings) -> None:
-    sp = settings.storage_path or ""
-    if settings.address and settings.scheduler in CHECKPOINTING and "://" not in sp:
+    shared = "://" in (settings.storage_path or "")
+    if settings.address and settings.scheduler in CHECKPOINTING and not shared:
         log.warning("--scheduler %s writes checkpoints from the worker nodes: on a multi-node cluster give "
                     "--storage-path a shared filesystem or a cloud URI (s3://, gs://).", settings.scheduler)
 
