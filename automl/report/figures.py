@@ -158,8 +158,7 @@ def param_infos(records: list[TrialRecord]) -> dict[str, ParamInfo]:
             fl = [float(v) for v in present if math.isfinite(float(v))]
             info.log = bool(fl) and min(fl) > 0 and max(fl) / min(fl) >= 20
             info.integer = all(isinstance(v, int) for v in present)
-        enc = [info.encode(v) for v in present]
-        enc = [e for e in enc if math.isfinite(e)]
+        enc = [e for e in map(info.encode, present) if math.isfinite(e)]
         info.lo, info.hi = (min(enc), max(enc)) if enc else (0.0, 0.0)
         out[name] = info
     return out
@@ -267,9 +266,7 @@ def learning_curves_figure(records: list[TrialRecord], direction: str, metric: s
     fig = go.Figure()
     best = best_record(records, direction)
     for state in STATES:
-        xs: list[Any] = []
-        ys: list[Any] = []
-        text: list[Any] = []
+        xs, ys, text = [], [], []  # every curve of the state in one trace
         for r, pts in curves:
             if r.state != state:
                 continue

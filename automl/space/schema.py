@@ -521,11 +521,7 @@ def _check_loss_fits_task(p: _Parser, training: Section, task: str) -> None:
 
 
 def _objective(p: _Parser, raw: Any, task: str | None) -> Objective:
-    if raw is None:
-        metric = "val_rmse" if task == "regression" else "val_accuracy"
-        return Objective(metric, default_direction(metric))
-    if isinstance(raw, str):
-        raw = {"metric": raw}
+    raw = {} if raw is None else {"metric": raw} if isinstance(raw, str) else raw
     if not isinstance(raw, dict):
         p.err("objective", f"{fmt(raw)} must be a mapping with `metric` and optional `direction`")
         return Objective()

@@ -119,8 +119,7 @@ def resolve_objective(objective_metric: str | None, direction: str | None, task:
     if key not in keys:
         raise ValueError(f"objective metric {objective_metric!r} not reported for task {task!r}; "
                          f"allowed: {keys}")
-    if direction is None:
-        direction = default_direction(key)
+    direction = default_direction(key) if direction is None else direction
     d = str(direction).lower()
     d = {"min": "minimize", "max": "maximize"}.get(d, d)
     if d not in ("minimize", "maximize"):
