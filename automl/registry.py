@@ -59,15 +59,21 @@ class Registry(Generic[T]):
     def canonical(self, name: str) -> str:
         return self._aliases.get(name, name)
 
-    def entry(self, name: str) -> Entry[T]:
-        self.check(name)
-        return self._entries[self.canonical(name)]
-
     def get(self, name: str) -> Callable[..., T]:
-        return self.entry(name).factory
+        self.check(name)
+        return self._entries[self.canonical(name)].factory
 
     def create(self, name: str, *args: Any, **kwargs: Any) -> T:
         return self.get(name)(*args, **kwargs)
+
+    def resolve(self, name: object, what: str, hint: str = "") -> str:
+        """A config value's canonical name (case, aliases); ValueError naming the accepted ones."""
+        if not isinstance(name, str):
+            raise ValueError(f"{what} must be a string, got {name!r}")
+        key = self.canonical(name.strip().lower())
+        if key not in self._entries:
+            raise ValueError(f"unknown {what} {name!r}; expected one of {', '.join(self._entries)}{hint}")
+        return key
 
     def check(self, name: Any, where: str | None = None) -> None:
         """Raise UserInputError (exit 2 in the CLI) naming the value and what is allowed."""

@@ -75,12 +75,8 @@ def plan_slots(devices: list[str], *, workers: int, trials_per_gpu: int = 1) -> 
 
 def _physical(i: int) -> str:
     """Map a visible index to the physical id when an outer CUDA_VISIBLE_DEVICES already restricts us."""
-    outer = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if outer:
-        ids = [x.strip() for x in outer.split(",") if x.strip()]
-        if i < len(ids):
-            return ids[i]
-    return str(i)
+    ids = [x.strip() for x in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if x.strip()]
+    return ids[i] if i < len(ids) else str(i)
 
 
 def threads_per_slot(n_slots: int, cores: int) -> int:

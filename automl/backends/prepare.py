@@ -30,7 +30,7 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
     impl.check(space, settings)
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
         settings.trials = 20
-    dataset, obj = _data(space)
+    dataset, obj = search_data(space)
     check_some_feasible(space, dataset.spec)
     with impl.session(settings):  # connect first: an unreachable cluster leaves no half-made run dir
         manifest = {**settings.manifest(), "direction": obj.direction, "metric": obj.metric,
@@ -56,7 +56,7 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
     check_not_held(info)
     settings = impl.settings({**info.settings, "deadline": None}, overrides)
     space = load_space(info.space_path)
-    dataset, obj = _data(space)
+    dataset, obj = search_data(space)
     with impl.session(settings):
         check_not_held(info)  # again: loading the data and connecting took a while
         with holding(info):
@@ -87,9 +87,9 @@ def _check_storage(impl: Backend, storage: str | None) -> None:
                              "(a Ray run keeps its Tune experiment under --storage-path).")
 
 
-def _data(space: SearchSpace) -> tuple[Any, Any]:
-    """Load the data once in the driver (a bad path or column fails fast with exit code 2), keeping only its
-    search form: no process of a search, the driver included, holds the test arrays."""
+def search_data(space: SearchSpace) -> tuple[Any, Any]:
+    """The data in its search form, for the driver and every worker: no process of a search holds the test
+    arrays. Loaded first in the driver, so a bad path or column fails fast with exit code 2."""
     from automl.data import load_dataset
 
     dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()
@@ -120,10 +120,9 @@ def fix_base_dir(info: RunInfo, space: SearchSpace) -> None:
     import yaml
 
     if "path" in space.dataset and not Path(space.dataset["path"]).is_absolute() and space.base_dir is not None:
-        raw = dict(space.raw)
-        ds = dict(raw["dataset"])
-        ds["path"] = str((space.base_dir / ds["path"]).resolve()) if (space.base_dir / ds["path"]).exists() else str(Path(ds["path"]).resolve())
-        raw["dataset"] = ds
+        path = space.base_dir / space.dataset["path"]
+        path = path if path.exists() else Path(space.dataset["path"])
+        raw = {**space.raw, "dataset": {**space.raw["dataset"], "path": str(path.resolve())}}
         info.space_path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 
@@ -142,5 +141,5 @@ def space_max_epochs(space: SearchSpace) -> int:
     return 20
 
 
-__all__ = ["check_some_feasible", "fix_base_dir", "load_trials", "resume_search",
+__all__ = ["check_some_feasible", "fix_base_dir", "load_trials", "resume_search", "search_data",
            "space_max_epochs", "start_search"]

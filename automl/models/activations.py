@@ -54,13 +54,7 @@ _HE_NONLINEARITY: dict[str, tuple[str, float]] = {
 
 
 def canonical_activation(name: object) -> str:
-    """Normalise an activation name (case, aliases); ValueError names the accepted ones."""
-    if not isinstance(name, str):
-        raise ValueError(f"activation must be a string, got {name!r}")
-    key = ACTIVATIONS.canonical(name.strip().lower())
-    if key not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}")
-    return key
+    return ACTIVATIONS.resolve(name, "activation")
 
 
 def make_activation(name: str) -> nn.Module:

@@ -30,14 +30,11 @@ class Net(nn.Module):
         self.n_outputs = head.out_features
         self.plan = plan  # kept for introspection (shapes, param count); not a module
 
-    def forward(
-        self, x: torch.Tensor, return_features: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor,
+                return_features: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         features = self.body(x)
         out = self.head(features)
-        if return_features:
-            return out, features
-        return out
+        return (out, features) if return_features else out
 
 
 def build_from_plan(plan: ModelPlan) -> Net:
@@ -60,9 +57,6 @@ def build_from_plan(plan: ModelPlan) -> Net:
 
 
 def build_model(config: Mapping[str, Any], data_spec: DataSpec) -> Net:
-    """The network for a sampled config (reads `config["model"]`, absent keys take CONFIG.md defaults).
-
-    Raises InfeasibleConfig (a ValueError) with the reason `check_feasible` gives, before allocating any
-    weight; ValueError for invalid values.
-    """
+    """The network for a sampled config (`config["model"]`); InfeasibleConfig (a ValueError) with the reason
+    `check_feasible` gives before any weight is allocated."""
     return build_from_plan(plan_model(config, data_spec))

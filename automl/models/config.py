@@ -40,8 +40,7 @@ class ModelConfig:
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> ModelConfig:
         """Resolve the full sampled config (reads its "model" entry)."""
-        if config is None:
-            config = {}
+        config = {} if config is None else config
         if not isinstance(config, Mapping):
             raise ValueError(f"config must be a dict, got {type(config).__name__}")
         model = config.get("model")

@@ -70,25 +70,11 @@ INITIALIZERS.add("uniform", _uniform, doc="U(-init_range, init_range)")
 
 
 def canonical_initializer(name: object) -> str:
-    """Normalise an initialiser name (case, xavier_/kaiming_ aliases); ValueError names the accepted ones."""
-    if not isinstance(name, str):
-        raise ValueError(f"init must be a string, got {name!r}")
-    key = INITIALIZERS.canonical(name.strip().lower())
-    if key not in INITIALIZERS:
-        raise ValueError(
-            f"unknown init {name!r}; expected one of {', '.join(INITIALIZERS)} (or xavier_*/kaiming_*)"
-        )
-    return key
+    return INITIALIZERS.resolve(name, "init", " (or xavier_*/kaiming_*)")
 
 
-def initialize(
-    model: nn.Module,
-    init: str = "default",
-    *,
-    init_std: float = 0.05,
-    init_range: float = 0.05,
-    bias_init: float = 0.0,
-) -> nn.Module:
+def initialize(model: nn.Module, init: str = "default", *, init_std: float = 0.05, init_range: float = 0.05,
+               bias_init: float = 0.0) -> nn.Module:
     """Initialise every Linear/Conv of `model`; every such bias is set to `bias_init` (also for 'default')."""
     import torch
     from torch import nn

@@ -69,9 +69,8 @@ def validate_spec(spec: DataSpec) -> None:
     ndim = _INPUT_NDIM[spec.input_kind]
     shape = tuple(spec.input_shape)
     if len(shape) != ndim or any(not isinstance(d, int) or d < 1 for d in shape):
-        raise ValueError(
-            f"{spec.input_kind} input_shape must be {ndim} positive ints, got {shape} (DataSpec {spec.name!r})"
-        )
+        raise ValueError(f"{spec.input_kind} input_shape must be {ndim} positive ints, got {shape} "
+                         f"(DataSpec {spec.name!r})")
     if spec.input_kind == "tokens" and spec.vocab_size < 1:
         raise ValueError(f"tokens DataSpec {spec.name!r} needs vocab_size >= 1")
     head_outputs(spec)
@@ -107,11 +106,8 @@ def plan_model(config: Mapping[str, Any] | ModelConfig, data_spec: DataSpec) -> 
 
 
 def check_feasible(config: Mapping[str, Any], data_spec: DataSpec) -> str | None:
-    """None if `build_model(config, data_spec)` will succeed, else a human-readable reason why not.
-
-    Shape problems and the parameter cap are reasons; invalid values (unknown activation, dropout >= 1)
-    raise ValueError because they are bugs in the search space rather than infeasible points of it.
-    """
+    """None if `build_model(config, data_spec)` will succeed, else a human-readable reason why not. Invalid
+    values (unknown activation, dropout >= 1) raise ValueError: bugs of the space, not points of it."""
     return plan_model(config, data_spec).reason
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -22,12 +22,7 @@ class LayerRow:
     params: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "output_shape": list(self.output_shape),
-            "params": self.params,
-        }
+        return {**asdict(self), "output_shape": list(self.output_shape)}
 
 
 @dataclass(frozen=True)
@@ -45,14 +40,9 @@ class ModelSummary:
         return self.total_params - self.trainable_params
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "rows": [r.to_dict() for r in self.rows],
-            "total_params": self.total_params,
-            "trainable_params": self.trainable_params,
-            "non_trainable_params": self.non_trainable_params,
-            "input_shape": list(self.input_shape),
-            "output_shape": list(self.output_shape),
-        }
+        return {"rows": [r.to_dict() for r in self.rows], "total_params": self.total_params,
+                "trainable_params": self.trainable_params, "non_trainable_params": self.non_trainable_params,
+                "input_shape": list(self.input_shape), "output_shape": list(self.output_shape)}
 
     def __str__(self) -> str:
         header = ("Layer", "Type", "Output shape", "Params")
@@ -86,10 +76,8 @@ def dummy_input(data_spec: DataSpec, batch: int = 2, device: torch.device | None
 
 def model_summary(model: nn.Module, data_spec: DataSpec) -> ModelSummary:
     """Run a dummy batch of 2 (eval mode, no grad) through forward hooks to record every layer's output."""
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = torch.device("cpu")
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     recorded: list[LayerRow] = []
     handles = []
 
@@ -122,10 +110,6 @@ def model_summary(model: nn.Module, data_spec: DataSpec) -> ModelSummary:
         model.train(was_training)
     out_t = out[0] if isinstance(out, (tuple, list)) else out
     params = list(model.parameters())
-    return ModelSummary(
-        rows=tuple(recorded),
-        total_params=sum(p.numel() for p in params),
-        trainable_params=sum(p.numel() for p in params if p.requires_grad),
-        input_shape=tuple(data_spec.input_shape),
-        output_shape=tuple(out_t.shape[1:]),
-    )
+    return ModelSummary(tuple(recorded), total_params=sum(p.numel() for p in params),
+                        trainable_params=sum(p.numel() for p in params if p.requires_grad),
+                        input_shape=tuple(data_spec.input_shape), output_shape=tuple(out_t.shape[1:]))

@@ -49,20 +49,13 @@ def _read_report_json(run_dir: Path) -> dict[str, Any] | None:
 
 
 def _objective(info: RunInfo, report: dict[str, Any] | None) -> tuple[str, str]:
-    obj = (report or {}).get("objective") or {}
-    if obj.get("direction") and obj.get("metric"):
-        return obj["direction"], obj["metric"]
-    s = info.settings
-    if s.get("direction") and s.get("metric"):
-        return s["direction"], s["metric"]
+    for known in ((report or {}).get("objective") or {}, info.settings):  # finalize's, else the manifest's
+        if known.get("direction") and known.get("metric"):
+            return known["direction"], known["metric"]
     from automl.space import load_space
 
     space = load_space(info.space_path)
     return space.objective.direction, space.objective.metric
-
-
-def _info(run: str | Path | RunInfo, root: Path, storage: str | None) -> RunInfo:
-    return run if isinstance(run, RunInfo) else load_run(run, root=root, storage=storage)
 
 
 def export_pngs(figures: dict[str, Any], html_path: Path, width: int = 1400) -> list[Path]:
@@ -93,7 +86,7 @@ def write_report(run: str | Path | RunInfo, output: str | Path | None = None, *,
     from automl.store.results import load_trials
 
     t0 = time.perf_counter()
-    info = _info(run, root, storage)
+    info = run if isinstance(run, RunInfo) else load_run(run, root=root, storage=storage)
     report = _read_report_json(info.run_dir)
     direction, metric = _objective(info, report)
     records = load_trials(info)

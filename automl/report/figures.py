@@ -53,11 +53,7 @@ def _finite(v: Any) -> bool:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return str(v)
-        return f"{v:.4g}"
-    return str(v)
+    return f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
 
 def _placeholder(title: str, message: str, height: int = 320) -> go.Figure:
@@ -86,16 +82,12 @@ class ParamInfo:
     hi: float = 0.0
 
     def encode(self, value: Any) -> float:
-        if value is None and not self.categorical:
-            return math.nan
         if self.categorical:
-            key = _cat_key(value)
-            for i, c in enumerate(self.categories):
-                if _cat_key(c) == key:
-                    return float(i)
+            keys = [_cat_key(c) for c in self.categories]
+            return float(keys.index(_cat_key(value))) if _cat_key(value) in keys else math.nan
+        if value is None:
             return math.nan
-        v = float(value)
-        return math.log10(v) if self.log else v
+        return math.log10(float(value)) if self.log else float(value)
 
     @property
     def sentinel(self) -> float:
@@ -166,8 +158,7 @@ def param_infos(records: list[TrialRecord]) -> dict[str, ParamInfo]:
             fl = [float(v) for v in present if math.isfinite(float(v))]
             info.log = bool(fl) and min(fl) > 0 and max(fl) / min(fl) >= 20
             info.integer = all(isinstance(v, int) for v in present)
-        enc = [info.encode(v) for v in present]
-        enc = [e for e in enc if math.isfinite(e)]
+        enc = [e for e in map(info.encode, present) if math.isfinite(e)]
         info.lo, info.hi = (min(enc), max(enc)) if enc else (0.0, 0.0)
         out[name] = info
     return out
@@ -200,9 +191,7 @@ def importances(records: list[TrialRecord], infos: dict[str, ParamInfo] | None =
     if not names:
         return None
     x = _matrix(done, infos, names)
-    for j, n in enumerate(names):
-        col = x[:, j]
-        col[np.isnan(col)] = infos[n].sentinel
+    x = np.where(np.isnan(x), [infos[n].sentinel for n in names], x)
     y = np.array([r.value for r in done], dtype=float)
     varying = [j for j in range(len(names)) if np.ptp(x[:, j]) > 0]
     if not varying or np.ptp(y) == 0:
@@ -234,34 +223,26 @@ def _best_so_far(values: list[float | None], maximize: bool) -> list[float | Non
 def history_figure(records: list[TrialRecord], direction: str, metric: str) -> go.Figure:
     title = FIGURES["history"][0]
     maximize = direction == "maximize"
-    done = _complete(records)
-    if not done:
+    if not _complete(records):
         return _placeholder(title, "No COMPLETE trial yet: nothing to optimize over.")
     fig = make_subplots(rows=1, cols=2, subplot_titles=("by trial number", "by cumulative training epochs"),
                         horizontal_spacing=0.08)
     by_number = sorted(records, key=lambda r: r.number)
-    vals = [r.value if r.state == "COMPLETE" and _finite(r.value) else None for r in by_number]
-    best = _best_so_far(vals, maximize)
-    fig.add_trace(go.Scatter(x=[r.number for r in done], y=[r.value for r in done], mode="markers",
-                             name="COMPLETE trial", legendgroup="trial",
-                             marker={"color": STATE_COLORS["COMPLETE"], "size": 6, "opacity": 0.55},
-                             hovertemplate="trial #%{x}<br>" + metric + "=%{y:.4g}<extra></extra>"), 1, 1)
-    fig.add_trace(go.Scatter(x=[r.number for r in by_number], y=best, mode="lines", line_shape="hv",
-                             name="best so far", legendgroup="best", line={"color": "#2ca02c", "width": 2.5}),
-                  1, 1)
-    finished = [r for r in records if r.state in FINISHED]
-    finished.sort(key=lambda r: (r.finished if r.finished is not None else math.inf, r.number))
+    finished = sorted((r for r in records if r.state in FINISHED),
+                      key=lambda r: (r.finished if r.finished is not None else math.inf, r.number))
     cum = np.cumsum([max(0, r.epochs_run) for r in finished]).tolist()
-    fvals = [r.value if r.state == "COMPLETE" and _finite(r.value) else None for r in finished]
-    fbest = _best_so_far(fvals, maximize)
-    pts = [(c, v, r.number) for c, v, r in zip(cum, fvals, finished, strict=True) if v is not None]
-    fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], customdata=[p[2] for p in pts],
-                             mode="markers", name="COMPLETE trial", legendgroup="trial", showlegend=False,
-                             marker={"color": STATE_COLORS["COMPLETE"], "size": 6, "opacity": 0.55},
-                             hovertemplate="trial #%{customdata}<br>epochs %{x}<br>" + metric
-                             + "=%{y:.4g}<extra></extra>"), 1, 2)
-    fig.add_trace(go.Scatter(x=cum, y=fbest, mode="lines", line_shape="hv", name="best so far", legendgroup="best",
-                             showlegend=False, line={"color": "#2ca02c", "width": 2.5}), 1, 2)
+    dots = {"color": STATE_COLORS["COMPLETE"], "size": 6, "opacity": 0.55}
+    for col, xs, recs, hover in ((1, [r.number for r in by_number], by_number, "trial #%{x}<br>"),
+                                 (2, cum, finished, "trial #%{customdata}<br>epochs %{x}<br>")):
+        vals = [r.value if r.state == "COMPLETE" and _finite(r.value) else None for r in recs]
+        pts = [(x, v, r.number) for x, v, r in zip(xs, vals, recs, strict=True) if v is not None]
+        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], customdata=[p[2] for p in pts],
+                                 mode="markers", name="COMPLETE trial", legendgroup="trial",
+                                 showlegend=col == 1, marker=dots,
+                                 hovertemplate=hover + metric + "=%{y:.4g}<extra></extra>"), 1, col)
+        fig.add_trace(go.Scatter(x=xs, y=_best_so_far(vals, maximize), mode="lines", line_shape="hv",
+                                 name="best so far", legendgroup="best", showlegend=col == 1,
+                                 line={"color": "#2ca02c", "width": 2.5}), 1, col)
     fig.update_xaxes(title_text="trial number", row=1, col=1)
     fig.update_xaxes(title_text="training epochs spent (all trials, in finish order)", row=1, col=2)
     fig.update_yaxes(title_text=metric, row=1, col=1)
@@ -285,22 +266,16 @@ def learning_curves_figure(records: list[TrialRecord], direction: str, metric: s
     fig = go.Figure()
     best = best_record(records, direction)
     for state in STATES:
-        xs: list[Any] = []
-        ys: list[Any] = []
-        text: list[Any] = []
+        xs, ys, text = [], [], []  # every curve of the state in one trace
         for r, pts in curves:
             if r.state != state:
                 continue
             keep = pts[::stride]
             if keep[-1] is not pts[-1]:
                 keep.append(pts[-1])
-            for e, v in keep:
-                xs.append(e)
-                ys.append(float(f"{v:.6g}"))
-                text.append(r.number)
-            xs.append(None)
-            ys.append(None)
-            text.append(None)
+            xs += [*(e for e, _ in keep), None]  # None breaks the line between trials
+            ys += [*(float(f"{v:.6g}") for _, v in keep), None]
+            text += [*(r.number for _ in keep), None]
         if not xs:
             continue
         n = sum(1 for r, _ in curves if r.state == state)
@@ -342,11 +317,7 @@ def importance_figure(imp: dict[str, float] | None, n_complete: int) -> go.Figur
 
 def _ranked_params(infos: dict[str, ParamInfo], imp: dict[str, float] | None, done: list[TrialRecord]) -> list[str]:
     """Parameters worth plotting, most important first; ones that never vary across COMPLETE trials are dropped."""
-    def varies(name: str) -> bool:
-        vals = {_cat_key(r.params.get(name)) for r in done}
-        return len(vals) > 1
-
-    names = [n for n in infos if varies(n)]
+    names = [n for n in infos if len({_cat_key(r.params.get(n)) for r in done}) > 1]
     if imp:
         names.sort(key=lambda n: -imp.get(n, 0.0))
     return names
@@ -434,9 +405,8 @@ def contour_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], orde
                                    f"(this run: {len(done)} trials, {len(order)} parameters).")
     a, b = infos[order[0]], infos[order[1]]
     x = _matrix(done, infos, [a.name, b.name])
-    miss_a, miss_b = bool(np.isnan(x[:, 0]).any()), bool(np.isnan(x[:, 1]).any())
-    x[np.isnan(x[:, 0]), 0] = a.sentinel
-    x[np.isnan(x[:, 1]), 1] = b.sentinel
+    miss_a, miss_b = np.isnan(x).any(axis=0).tolist()
+    x = np.where(np.isnan(x), [a.sentinel, b.sentinel], x)
     y = np.array([r.value for r in done], dtype=float)
     lo, hi = x.min(axis=0), x.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
@@ -457,8 +427,7 @@ def contour_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], orde
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(wsum > 0, (w * y[None, :]).sum(1) / wsum, np.nan).reshape(len(axes[1]), len(axes[0]))
     z = [[None if not math.isfinite(v) else float(f"{v:.6g}") for v in row] for row in z]
-    hx = ("log10 " if a.log else "") + a.name
-    hy = ("log10 " if b.log else "") + b.name
+    hx, hy = (("log10 " if p.log else "") + p.name for p in (a, b))
     common = {"x": axes[0], "y": axes[1], "z": z, "colorbar": {"title": {"text": metric}},
               "hovertemplate": f"{hx}=%{{x:.3g}}<br>{hy}=%{{y:.3g}}<br>{metric}≈%{{z:.4g}}<extra>interpolated</extra>",
               **_colorscale(direction)}
@@ -496,9 +465,8 @@ def states_figure(records: list[TrialRecord]) -> go.Figure:
             fig.add_trace(go.Histogram(x=d, name=s.lower(), legendgroup=s, opacity=0.65, nbinsx=30,
                                        marker={"color": STATE_COLORS.get(s, "#7f7f7f")}), 1, 2)
     fig.update_layout(title=title, template=TEMPLATE, height=400, barmode="overlay")
-    fig.update_yaxes(title_text="trials", row=1, col=1)
+    fig.update_yaxes(title_text="trials")
     fig.update_xaxes(title_text="seconds", row=1, col=2)
-    fig.update_yaxes(title_text="trials", row=1, col=2)
     return fig
 
 

@@ -61,11 +61,9 @@ def _e(x: Any) -> str:
 
 
 def _num(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
-        return "-" if v is None else str(v)
-    if isinstance(v, float):
-        return f"{v:.4f}" if math.isfinite(v) else str(v)
-    return str(v)
+    if v is None:
+        return "-"
+    return f"{v:.4f}" if isinstance(v, float) and math.isfinite(v) else str(v)
 
 
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None, css_id: str = "") -> str:
@@ -202,28 +200,13 @@ def page(*, title: str, subtitle: list[str], figures: dict[str, Any], plotly_js:
         sections.append(f'<section id="sec-{name}"><h2>{_e(t)}</h2><p class="note">{_e(note)}</p>\n{div}\n</section>')
     generated = time.strftime("%Y-%m-%d %H:%M:%S")
     return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en" data-js-errors="">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        ERROR_HOOK,
-        f"<style>{CSS}</style>",
-        f'<script type="text/javascript">{plotly_js}</script>',
+        "<!DOCTYPE html>", '<html lang="en" data-js-errors="">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{_e(title)}</title>",
+        ERROR_HOOK, f"<style>{CSS}</style>", f'<script type="text/javascript">{plotly_js}</script>',
         "</head>",
         f'<body data-figures="{len(figures)}">',
         f"<header><h1>{_e(title)}</h1>" + "".join(f"<p>{_e(s)}</p>" for s in subtitle)
         + f"<p>Generated {_e(generated)}.</p></header>",
-        "<nav>" + " ".join(nav) + "</nav>",
-        "<main>",
-        '<section id="final"><h2>Final report</h2>',
-        "<h3>Search</h3>",
-        summary_html,
-        final_html,
-        "</section>",
-        *sections,
-        "</main>",
-        "</body>",
-        "</html>",
+        "<nav>" + " ".join(nav) + "</nav>", "<main>", '<section id="final"><h2>Final report</h2>',
+        "<h3>Search</h3>", summary_html, final_html, "</section>", *sections, "</main>", "</body>", "</html>",
     ])

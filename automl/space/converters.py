@@ -6,6 +6,7 @@ Define-by-run needs no conversion (an `optuna.Trial` is a `Suggest`, in the Optu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from automl.space.params import Categorical, Fixed, Float, Int, Space
@@ -33,7 +34,4 @@ def grid_values(space: Space, n_points: int = 3) -> dict[str, list[Any]]:
 
 
 def grid_size(space: Space, n_points: int = 3) -> int:
-    n = 1
-    for values in grid_values(space, n_points).values():
-        n *= len(values)
-    return n
+    return math.prod(len(values) for values in grid_values(space, n_points).values())

@@ -38,11 +38,7 @@ class SpaceError(UserInputError):
 
 def _edit_distance(a: str, b: str) -> int:
     """Optimal string alignment distance: typos are mostly swaps, drops and doublings."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
+    d = [list(range(len(b) + 1))] + [[i] + [0] * len(b) for i in range(1, len(a) + 1)]
     for i in range(1, len(a) + 1):
         for j in range(1, len(b) + 1):
             cost = a[i - 1] != b[j - 1]

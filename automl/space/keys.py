@@ -17,7 +17,6 @@ class Key:
     hi: float | None = None
     lo_open: bool = False
     hi_open: bool = False
-    help: str = ""
 
     def allowed(self) -> str:
         if self.kind == "enum":

@@ -7,6 +7,7 @@ Backends never see YAML; they walk this tree through `automl.space.sampling.samp
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -41,9 +42,8 @@ class Int:
     log: bool = False
 
     def contains(self, v: Any) -> bool:
-        return (
-            isinstance(v, int) and not isinstance(v, bool) and self.low <= v <= self.high and (v - self.low) % self.step == 0
-        )
+        return (isinstance(v, int) and not isinstance(v, bool) and self.low <= v <= self.high
+                and (v - self.low) % self.step == 0)
 
     def values(self, n_points: int = 3) -> list[int]:
         allowed = list(range(self.low, self.high + 1, self.step))
@@ -123,26 +123,23 @@ class Space:
 
     def iter_params(self) -> list[tuple[str, Param]]:
         """Every parameter with its flat name, repeated groups expanded to their largest count."""
-        out: list[tuple[str, Param]] = []
+        return [(flat, p) for flat, p, _, _ in self.expanded()]
 
-        def walk(sec: Section, prefix: str) -> None:
-            for child in sec.children:
-                if isinstance(child, Section):
-                    walk(child, f"{prefix}{child.name}.")
-                elif isinstance(child, Param):
-                    out.append((f"{prefix}{child.name}", child))
-                else:
-                    n = self.max_count(child)
-                    for p in child.body:
-                        if p.name in child.shared:
-                            out.append((f"{prefix}{child.name}.{p.name}", p))
-                    for i in range(n):
-                        for p in child.body:
-                            if p.name not in child.shared:
-                                out.append((f"{prefix}{child.name}.{i}.{p.name}", p))
-
-        walk(self.root, "")
-        return out
+    def expanded(self, sec: Section | None = None,
+                 prefix: str = "") -> Iterator[tuple[str, Param, Repeat | None, int]]:
+        """(flat name, param, its repeated group or None, layer index) in sampling order; a group's shared
+        parameters come first, as layer 0."""
+        for child in (sec or self.root).children:
+            flat = f"{prefix}{child.name}"
+            if isinstance(child, Section):
+                yield from self.expanded(child, flat + ".")
+            elif isinstance(child, Param):
+                yield flat, child, None, 0
+            else:
+                shared = [p for p in child.body if p.name in child.shared]
+                yield from ((f"{flat}.{p.name}", p, child, 0) for p in shared)
+                for i in range(self.max_count(child)):
+                    yield from ((f"{flat}.{i}.{p.name}", p, child, i) for p in child.body if p not in shared)
 
     def max_count(self, rep: Repeat) -> int:
         if isinstance(rep.count, int):

@@ -150,11 +150,8 @@ class ReplaySuggest:
         return int(self._get(name))
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
-        value = self._get(name)
-        for c in choices:  # restore the declared type (e.g. JSON turned a tuple into a list)
-            if c == value:
-                return c
-        return value
+        value = self._get(name)  # the declared choice restores its type (JSON turned a tuple into a list)
+        return next((c for c in choices if c == value), value)
 
 
 def config_from_params(space: Space, params: dict[str, Any]) -> dict[str, Any]:

@@ -208,17 +208,14 @@ class _Parser:
             if not isinstance(choices, list) or not choices:
                 self.err(f"{path}.choices", f"{fmt(choices)} must be a non-empty list of values ({key.allowed()})")
                 return None
-            ok = True
-            out = []
-            for j, c in enumerate(choices):
-                fx = self.fixed(f"{path}.choices[{j}]", c, key)
-                ok = ok and fx is not None
-                if fx is not None:
-                    out.append(fx.value)
-            if ok and len({(type(c), c) for c in out}) != len(out):
+            fixed = [self.fixed(f"{path}.choices[{j}]", c, key) for j, c in enumerate(choices)]
+            if any(fx is None for fx in fixed):
+                return None
+            out = tuple(fx.value for fx in fixed)  # type: ignore[union-attr]
+            if len({(type(c), c) for c in out}) != len(out):
                 self.err(f"{path}.choices", f"{fmt(choices)} has duplicate values")
                 return None
-            return Categorical(tuple(out)) if ok else None
+            return Categorical(out)
         if "low" in raw or "high" in raw or typ in ("float", "int"):
             return self.numeric(path, raw, key, typ)
         self.err(path, "a parameter mapping needs `value`, `choices`, or `low` and `high`")
@@ -255,15 +252,13 @@ class _Parser:
             bad = True
         if bad:
             return None
-        if lo > hi:
-            self.err(path, f"low {fmt(lo)} is greater than high {fmt(hi)}")
-            return None
-        if log and lo <= 0:
-            self.err(f"{path}.low", f"{fmt(lo)} must be > 0 on a log scale")
-            return None
-        if log and step not in (None, 1):
-            self.err(f"{path}.step", "step cannot be combined with log: true")
-            return None
+        for failed, where, msg in ((lo > hi, path, f"low {fmt(lo)} is greater than high {fmt(hi)}"),
+                                   (log and lo <= 0, f"{path}.low", f"{fmt(lo)} must be > 0 on a log scale"),
+                                   (log and step not in (None, 1), f"{path}.step",
+                                    "step cannot be combined with log: true")):
+            if failed:
+                self.err(where, msg)
+                return None
         if step is not None and not log and abs(((hi - lo) / step) - round((hi - lo) / step)) > 1e-9:
             reach = lo + math.floor((hi - lo) / step + 1e-9) * step
             self.err(f"{path}.high", f"{fmt(hi)} is not reachable from low {fmt(lo)} in steps of {fmt(step)}; use high: {reach:g}")
@@ -312,8 +307,7 @@ class _Parser:
         if count_key not in model_raw:
             self.err(path, f"per-layer settings need a layer count: add model.{count_key} (an int or an int range)")
             return None
-        if raw is None:
-            raw = {}
+        raw = {} if raw is None else raw
         if not isinstance(raw, dict):
             self.err(path, f"{fmt(raw)} must be a mapping of per-layer settings ({', '.join(keys)})")
             return None
@@ -417,15 +411,10 @@ def _describe(dist: Any) -> str:
 
 
 def _deps(node: Param | Repeat, sec: str) -> set[str]:
-    conds = list(node.when)
-    if isinstance(node, Repeat):
-        for q in node.body:
-            conds.extend(c for c in q.when if not c.path.startswith(f"{sec}.{node.name}."))
-        deps = {c.path for c in conds}
-        if isinstance(node.count, str):
-            deps.add(node.count)
-        return deps
-    return {c.path for c in conds}
+    if not isinstance(node, Repeat):
+        return {c.path for c in node.when}
+    inner = [c for q in node.body for c in q.when if not c.path.startswith(f"{sec}.{node.name}.")]
+    return {c.path for c in (*node.when, *inner)} | ({node.count} if isinstance(node.count, str) else set())
 
 
 def _topo(sec: str, kids: list[Param | Repeat], p: _Parser) -> tuple[Param | Repeat, ...]:
@@ -532,11 +521,7 @@ def _check_loss_fits_task(p: _Parser, training: Section, task: str) -> None:
 
 
 def _objective(p: _Parser, raw: Any, task: str | None) -> Objective:
-    if raw is None:
-        metric = "val_rmse" if task == "regression" else "val_accuracy"
-        return Objective(metric, default_direction(metric))
-    if isinstance(raw, str):
-        raw = {"metric": raw}
+    raw = {} if raw is None else {"metric": raw} if isinstance(raw, str) else raw
     if not isinstance(raw, dict):
         p.err("objective", f"{fmt(raw)} must be a mapping with `metric` and optional `direction`")
         return Objective()

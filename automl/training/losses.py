@@ -1,8 +1,7 @@
 """Task losses by config name: the registry the YAML validator and the trainer both read.
 
-Losses by task: multiclass -> cross_entropy (label_smoothing); binary -> bce (BCEWithLogits on one logit);
-regression -> mse | mae | huber (huber_delta). `loss: auto` (the default) picks the task's first loss.
-Torch-free to import: each factory imports torch when the trainer builds its loss. Penalties: penalties.py.
+`loss: auto` (the default) picks the task's first loss. Torch-free to import: each factory imports torch
+when the trainer builds its loss.
 """
 
 from __future__ import annotations
@@ -57,9 +56,8 @@ def resolve_loss_name(training_cfg: Mapping[str, Any] | None, task: str) -> str:
     if name == "auto":
         return DEFAULT_LOSS[task]
     if name not in LOSSES_BY_TASK[task]:
-        raise ValueError(
-            f"loss {name!r} does not fit task {task!r}; allowed: {', '.join(LOSSES_BY_TASK[task])}"
-        )
+        raise ValueError(f"loss {name!r} does not fit task {task!r}; allowed: "
+                         f"{', '.join(LOSSES_BY_TASK[task])}")
     return name
 
 
@@ -79,9 +77,8 @@ def prepare_targets(y: torch.Tensor, task: str) -> torch.Tensor:
 class TaskLoss:
     """Callable `loss(outputs, prepared_targets) -> scalar mean loss` for one task (built once per trial)."""
 
-    def __init__(
-        self, name: str, task: str, *, label_smoothing: float = 0.0, huber_delta: float = 1.0
-    ) -> None:
+    def __init__(self, name: str, task: str, *, label_smoothing: float = 0.0,
+                 huber_delta: float = 1.0) -> None:
         self.name = name
         self.task = task
         self.label_smoothing = float(label_smoothing)

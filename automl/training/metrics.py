@@ -1,10 +1,5 @@
-"""Validation / test metrics, computed exactly on a full split (float64, matching sklearn.metrics).
-
-Keys (unprefixed; the trainer reports them as `val_<key>`):
-  binary      loss, accuracy, balanced_accuracy, auroc
-  multiclass  loss, accuracy, balanced_accuracy
-  regression  loss, rmse, mae, r2
-"""
+"""Validation / test metrics (tasks.METRICS_BY_TASK), computed exactly on a full split (float64, matching
+sklearn.metrics)."""
 
 from __future__ import annotations
 
@@ -109,11 +104,8 @@ def compute_metrics(task: str, outputs: torch.Tensor, targets: torch.Tensor) -> 
         scores = outputs.reshape(-1)
         yt = (targets.reshape(-1) > 0.5).long()
         pred = (scores > 0).long()
-        return {
-            "accuracy": accuracy(yt, pred),
-            "balanced_accuracy": balanced_accuracy(yt, pred),
-            "auroc": roc_auc(yt, scores),
-        }
+        return {"accuracy": accuracy(yt, pred), "balanced_accuracy": balanced_accuracy(yt, pred),
+                "auroc": roc_auc(yt, scores)}
     return {"rmse": rmse(targets, outputs), "mae": mae(targets, outputs), "r2": r2(targets, outputs)}
 
 
@@ -131,16 +123,8 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_EVAL_BA
         model.train(was_training)
 
 
-def evaluate_tensors(
-    model: nn.Module,
-    x: torch.Tensor,
-    targets: torch.Tensor,
-    task: str,
-    loss_fn: TaskLoss,
-    *,
-    batch_size: int = DEFAULT_EVAL_BATCH_SIZE,
-    prefix: str = "",
-) -> dict[str, float]:
+def evaluate_tensors(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, task: str, loss_fn: TaskLoss,
+                     *, batch_size: int = DEFAULT_EVAL_BATCH_SIZE, prefix: str = "") -> dict[str, float]:
     """Loss and metrics on tensors already on the model's device; `targets` from `prepare_targets`."""
     outputs = predict(model, x, batch_size)
     with torch.inference_mode():
@@ -149,28 +133,15 @@ def evaluate_tensors(
     return {f"{prefix}{k}": v for k, v in metrics.items()}
 
 
-def evaluate(
-    model: nn.Module,
-    split: Split,
-    task: str,
-    *,
-    training_cfg: Mapping[str, Any] | None = None,
-    loss_fn: TaskLoss | None = None,
-    device: torch.device | str | None = None,
-    batch_size: int = DEFAULT_EVAL_BATCH_SIZE,
-    prefix: str = "",
-) -> dict[str, float]:
-    """Evaluate `model` on any split (val, or the test split at finalize): {"loss", <task metrics>}.
-
-    The loss is the data loss of `training_cfg` (default: the task's auto loss), without penalties.
-    `device` defaults to the device of the model's first parameter.
-    """
+def evaluate(model: nn.Module, split: Split, task: str, *, training_cfg: Mapping[str, Any] | None = None,
+             loss_fn: TaskLoss | None = None, device: torch.device | str | None = None,
+             batch_size: int = DEFAULT_EVAL_BATCH_SIZE, prefix: str = "") -> dict[str, float]:
+    """{"loss", <task metrics>} on any split (val, or the test split at finalize); the loss is the data loss
+    of `training_cfg` (default: the task's auto loss), without penalties."""
     check_task(task)
-    if loss_fn is None:
-        loss_fn = make_loss(training_cfg, task)
+    loss_fn = loss_fn or make_loss(training_cfg, task)
     if device is None:
         first = next(iter(model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
-    x = split.x.to(device)
     y = prepare_targets(split.y, task).to(device)
-    return evaluate_tensors(model, x, y, task, loss_fn, batch_size=batch_size, prefix=prefix)
+    return evaluate_tensors(model, split.x.to(device), y, task, loss_fn, batch_size=batch_size, prefix=prefix)

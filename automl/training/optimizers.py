@@ -50,11 +50,8 @@ def setting(cfg: Mapping[str, Any], key: str, default: float) -> float:
 
 
 def make_optimizer(params: Iterable[Any], training_cfg: Mapping[str, Any] | None) -> torch.optim.Optimizer:
-    """Build the optimizer named by `training_cfg["optimizer"]` (default "adam") over `params`.
-
-    Keys read: lr, momentum, nesterov (sgd), rho (rmsprop alpha / adadelta rho), beta1, beta2, eps,
-    weight_decay (decoupled for adamw, plain L2 for the others). Unknown names raise ValueError.
-    """
+    """Build the optimizer named by `training_cfg["optimizer"]` (default "adam") over `params`; `rho` is
+    rmsprop's alpha and adadelta's rho."""
     cfg = dict(training_cfg or {})
     name = str(cfg.get("optimizer") or "adam").lower()
     if name not in OPTIMIZERS:

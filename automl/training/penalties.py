@@ -1,9 +1,4 @@
-"""Regularization penalties added to the training loss (never to the reported train/val loss).
-
-  weight: l1 * sum|w| + l2 * sum w**2 over the weights of Linear and Conv layers (no biases, no BN)
-  activity: activity_l1 * mean_i sum|f_i| + activity_l2 * mean_i sum f_i**2 over the penultimate features
-            returned by `model(x, return_features=True)` (summed per sample, averaged over the batch)
-"""
+"""Regularization penalties added to the training loss (never to the reported train/val loss)."""
 
 from __future__ import annotations
 
@@ -39,9 +34,8 @@ def weight_penalty(weights: Sequence[torch.Tensor], l1: float = 0.0, l2: float =
     return total
 
 
-def activity_penalty(
-    features: torch.Tensor | Sequence[torch.Tensor], l1: float = 0.0, l2: float = 0.0
-) -> torch.Tensor:
+def activity_penalty(features: torch.Tensor | Sequence[torch.Tensor], l1: float = 0.0,
+                     l2: float = 0.0) -> torch.Tensor:
     """activity_l1 * mean_i sum|f_i| + activity_l2 * mean_i sum f_i**2 (batch-averaged, Keras style)."""
     feats = [features] if isinstance(features, torch.Tensor) else list(features)
     total = torch.zeros((), device=feats[0].device, dtype=feats[0].dtype)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from automl.registry import Registry
@@ -32,7 +32,7 @@ class ScheduleParams:
     step_size: int = 10
     gamma: float = 0.5
     decay_rate: float = 0.1
-    final_fraction: float = 0.0
+    final_lr_fraction: float = 0.0
     restart_period: int = 10
     restart_mult: int = 1
     warmup_pct: float = 0.3
@@ -81,12 +81,13 @@ def _progress(p: ScheduleParams, epoch: int) -> float:
 
 @_per_epoch("linear", "lr * (1 - (1 - f) * epoch / (E - 1))")
 def _linear(p: ScheduleParams, epoch: int) -> float:
-    return 1.0 - (1.0 - p.final_fraction) * _progress(p, epoch)
+    return 1.0 - (1.0 - p.final_lr_fraction) * _progress(p, epoch)
 
 
 @_per_epoch("cosine", "lr * (f + (1 - f) * (1 + cos(pi * epoch / (E - 1))) / 2)")
 def _cosine(p: ScheduleParams, epoch: int) -> float:
-    return p.final_fraction + (1.0 - p.final_fraction) * (1.0 + math.cos(math.pi * _progress(p, epoch))) / 2.0
+    f = p.final_lr_fraction
+    return f + (1.0 - f) * (1.0 + math.cos(math.pi * _progress(p, epoch))) / 2.0
 
 
 @SCHEDULES.register("one_cycle", doc="torch OneCycleLR(max_lr=lr, pct_start=warmup_pct), no momentum cycling")
@@ -103,7 +104,8 @@ def _cosine_restarts(p: ScheduleParams, epoch: int) -> float:
     t_cur, t_i = epoch, p.restart_period  # epochs since the last restart, length of the current cycle
     while t_cur >= t_i:
         t_cur, t_i = t_cur - t_i, t_i * p.restart_mult
-    return p.final_fraction + (1.0 - p.final_fraction) * (1.0 + math.cos(math.pi * t_cur / t_i)) / 2.0
+    f = p.final_lr_fraction
+    return f + (1.0 - f) * (1.0 + math.cos(math.pi * t_cur / t_i)) / 2.0
 
 
 def schedule_name(training_cfg: Mapping[str, Any] | None) -> str:
@@ -118,25 +120,14 @@ def is_per_batch(training_cfg: Mapping[str, Any] | None) -> bool:
     return schedule_name(training_cfg) in PER_BATCH_SCHEDULES
 
 
-def make_scheduler(
-    optimizer: torch.optim.Optimizer,
-    training_cfg: Mapping[str, Any] | None,
-    epochs: int,
-    steps_per_epoch: int,
-) -> LRScheduler | None:
+def make_scheduler(optimizer: torch.optim.Optimizer, training_cfg: Mapping[str, Any] | None, epochs: int,
+                   steps_per_epoch: int) -> LRScheduler | None:
     """Build the schedule named by `training_cfg["schedule"]` (default "none" -> returns None)."""
     cfg = dict(training_cfg or {})
     name = schedule_name(cfg)
-    p = ScheduleParams(
-        epochs=max(int(epochs), 1),
-        step_size=int(setting(cfg, "step_size", 10)),
-        gamma=setting(cfg, "gamma", 0.5),
-        decay_rate=setting(cfg, "decay_rate", 0.1),
-        final_fraction=setting(cfg, "final_lr_fraction", 0.0),
-        restart_period=int(setting(cfg, "restart_period", 10)),
-        restart_mult=int(setting(cfg, "restart_mult", 1)),
-        warmup_pct=setting(cfg, "warmup_pct", 0.3),
-    )
+    keys = [f for f in fields(ScheduleParams) if f.name != "epochs"]
+    values = {k.name: type(k.default)(setting(cfg, k.name, k.default)) for k in keys}  # typed as the default
+    p = ScheduleParams(max(int(epochs), 1), **values)
     if p.step_size < 1 or p.restart_period < 1 or p.restart_mult < 1:
         raise ValueError("step_size, restart_period and restart_mult must be >= 1")
     return SCHEDULES.create(name, optimizer, p, steps_per_epoch)

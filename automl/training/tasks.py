@@ -1,7 +1,5 @@
-"""What each task reports and which way is better: the names the YAML objective, trainer and metrics read.
-
-Torch-free, so validating a space's objective loads no torch.
-"""
+"""What each task reports and which way is better; torch-free, so validating a space's objective loads no
+torch."""
 
 from __future__ import annotations
 

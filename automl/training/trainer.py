@@ -40,14 +40,8 @@ DEFAULT_PATIENCE = 5
 class TrialFailed(RuntimeError):
     """Training could not produce a usable model; `reason` is recorded with the failed trial ("nan", ...)."""
 
-    def __init__(
-        self,
-        reason: str,
-        message: str = "",
-        *,
-        epoch: int | None = None,
-        history: list[dict[str, float]] | None = None,
-    ) -> None:
+    def __init__(self, reason: str, message: str = "", *, epoch: int | None = None,
+                 history: list[dict[str, float]] | None = None) -> None:
         self.reason = reason
         self.message = message
         self.epoch = epoch
@@ -123,11 +117,9 @@ def resolve_objective(objective_metric: str | None, direction: str | None, task:
     if key not in keys and f"val_{key}" in keys:
         key = f"val_{key}"
     if key not in keys:
-        raise ValueError(
-            f"objective metric {objective_metric!r} not reported for task {task!r}; allowed: {keys}"
-        )
-    if direction is None:
-        direction = default_direction(key)
+        raise ValueError(f"objective metric {objective_metric!r} not reported for task {task!r}; "
+                         f"allowed: {keys}")
+    direction = default_direction(key) if direction is None else direction
     d = str(direction).lower()
     d = {"min": "minimize", "max": "maximize"}.get(d, d)
     if d not in ("minimize", "maximize"):
@@ -150,20 +142,11 @@ def _improves(value: float, best: float | None, direction: str, min_delta: float
 class Trainer:
     """Trains a model under one `config["training"]` dict. `fit(model, train, val) -> TrainResult`."""
 
-    def __init__(
-        self,
-        training_cfg: Mapping[str, Any] | None,
-        task: str,
-        *,
-        objective_metric: str | None = None,
-        direction: str | None = None,
-        reporter: Reporter | None = None,
-        device: torch.device | str | None = None,
-        seed: int = 0,
-        max_epochs: int | None = None,
-        precision: str = "fp32",
-        compile: bool = False,
-    ) -> None:
+    def __init__(self, training_cfg: Mapping[str, Any] | None, task: str, *,
+                 objective_metric: str | None = None, direction: str | None = None,
+                 reporter: Reporter | None = None,
+                 device: torch.device | str | None = None, seed: int = 0, max_epochs: int | None = None,
+                 precision: str = "fp32", compile: bool = False) -> None:
         self.cfg = dict(training_cfg or {})
         if precision not in PRECISIONS:
             raise ValueError(f"precision {precision!r} is not supported; allowed: {', '.join(PRECISIONS)}")
@@ -179,16 +162,12 @@ class Trainer:
         if self.max_epochs < 1:
             raise ValueError(f"max_epochs must be >= 1, got {self.max_epochs}")
         self.batch_size = int(setting(self.cfg, "batch_size", DEFAULT_BATCH_SIZE))
-        self.eval_batch_size = int(
-            setting(self.cfg, "eval_batch_size", max(DEFAULT_EVAL_BATCH_SIZE, self.batch_size))
-        )
+        eval_default = max(DEFAULT_EVAL_BATCH_SIZE, self.batch_size)
+        self.eval_batch_size = int(setting(self.cfg, "eval_batch_size", eval_default))
         self.patience = int(setting(self.cfg, "patience", DEFAULT_PATIENCE))
         self.min_delta = abs(setting(self.cfg, "min_delta", 0.0))
-        self.l1 = setting(self.cfg, "l1", 0.0)
-        self.l2 = setting(self.cfg, "l2", 0.0)
-        self.activity_l1 = setting(self.cfg, "activity_l1", 0.0)
-        self.activity_l2 = setting(self.cfg, "activity_l2", 0.0)
-        self.grad_clip = setting(self.cfg, "grad_clip", 0.0)
+        self.l1, self.l2, self.activity_l1, self.activity_l2, self.grad_clip = (
+            setting(self.cfg, key, 0.0) for key in ("l1", "l2", "activity_l1", "activity_l2", "grad_clip"))
         self.loss_fn = make_loss(self.cfg, self.task)
 
     def fit(self, model: nn.Module, train: Split, val: Split) -> TrainResult:
@@ -205,10 +184,8 @@ class Trainer:
         autocast = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
         scaler = torch.amp.GradScaler("cuda") if amp_dtype is torch.float16 else None
         fwd = torch.compile(model) if self.compile else model
-        x_tr = train.x.to(device)
-        y_tr = prepare_targets(train.y, self.task).to(device)
-        x_va = val.x.to(device)
-        y_va = prepare_targets(val.y, self.task).to(device)
+        (x_tr, y_tr), (x_va, y_va) = ((s.x.to(device), prepare_targets(s.y, self.task).to(device))
+                                      for s in (train, val))
         n = int(x_tr.shape[0])
         if int(x_va.shape[0]) == 0:
             raise ValueError("the validation split is empty")
@@ -231,14 +208,11 @@ class Trainer:
 
         history: list[dict[str, float]] = []
         best_value: float | None = None
-        best_epoch = 0
         best_metrics: dict[str, float] = {}
         best_state: dict[str, torch.Tensor] = {}
-        since_improvement = 0
+        best_epoch = since_improvement = epoch = 0
+        train_time = eval_time = 0.0
         stop_reason = "max_epochs"
-        train_time = 0.0
-        eval_time = 0.0
-        epoch = 0
 
         for epoch in range(1, self.max_epochs + 1):
             lr = float(optimizer.param_groups[0]["lr"])
@@ -260,18 +234,16 @@ class Trainer:
                 if weights:
                     loss = loss + weight_penalty(weights, l1, l2)
                 optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    if clip > 0:
+                (loss if scaler is None else scaler.scale(loss)).backward()
+                if clip > 0:
+                    if scaler is not None:
                         scaler.unscale_(optimizer)
-                        torch.nn.utils.clip_grad_norm_(params, clip)
+                    torch.nn.utils.clip_grad_norm_(params, clip)
+                if scaler is None:
+                    optimizer.step()
+                else:
                     scaler.step(optimizer)
                     scaler.update()
-                else:
-                    loss.backward()
-                    if clip > 0:
-                        torch.nn.utils.clip_grad_norm_(params, clip)
-                    optimizer.step()
                 if per_batch:
                     scheduler.step()
                 batch_losses.append(data_loss.detach())
@@ -280,18 +252,15 @@ class Trainer:
             train_time += t1 - t0
 
             if not math.isfinite(train_loss):
-                raise TrialFailed(
-                    "nan", f"non-finite training loss at epoch {epoch}", epoch=epoch, history=history
-                )
+                raise TrialFailed("nan", f"non-finite training loss at epoch {epoch}", epoch=epoch,
+                                  history=history)
             with autocast():
-                val = evaluate_tensors(
-                    fwd, x_va, y_va, self.task, loss_fn, batch_size=self.eval_batch_size, prefix="val_"
-                )
+                val = evaluate_tensors(fwd, x_va, y_va, self.task, loss_fn, batch_size=self.eval_batch_size,
+                                       prefix="val_")
             eval_time += time.perf_counter() - t1
             if not math.isfinite(val["val_loss"]):
-                raise TrialFailed(
-                    "nan", f"non-finite validation loss at epoch {epoch}", epoch=epoch, history=history
-                )
+                raise TrialFailed("nan", f"non-finite validation loss at epoch {epoch}", epoch=epoch,
+                                  history=history)
 
             metrics = {"train_loss": train_loss, **val}
             history.append({"epoch": epoch, "lr": lr, **metrics})
@@ -313,28 +282,17 @@ class Trainer:
                 scheduler.step()
 
         model.load_state_dict(best_state)
-        state_cpu = {k: v.cpu() for k, v in best_state.items()}
         return TrainResult(
-            history=history,
-            best_epoch=best_epoch,
-            best_metrics=best_metrics,
-            epochs_run=epoch,
-            stop_reason=stop_reason,
-            state_dict=state_cpu,
+            history=history, best_epoch=best_epoch, best_metrics=best_metrics, epochs_run=epoch,
+            stop_reason=stop_reason, state_dict={k: v.cpu() for k, v in best_state.items()},
             train_seconds=time.perf_counter() - t_start,
             samples_per_second=n * epoch / train_time if train_time > 0 else math.nan,
-            objective_metric=self.objective,
-            direction=self.direction,
-            best_value=math.nan if best_value is None else float(best_value),
-            eval_seconds=eval_time,
-        )
+            objective_metric=self.objective, direction=self.direction,
+            best_value=math.nan if best_value is None else float(best_value), eval_seconds=eval_time)
 
 
 def train(model: nn.Module, training_cfg: Mapping[str, Any] | None, train: Split, val: Split, task: str,
           **options: Any) -> TrainResult:
-    """Train `model` in place (best weights restored) and return its TrainResult.
-
-    `options` are Trainer's keyword arguments (objective_metric, direction, reporter, device, seed, max_epochs,
-    precision, compile). Raises TrialFailed("nan") on a non-finite loss, ValueError on an invalid training config.
-    """
+    """Train `model` in place (best weights restored); `options` are Trainer's keyword arguments. Raises
+    TrialFailed("nan") on a non-finite loss, ValueError on an invalid training config."""
     return Trainer(training_cfg, task, **options).fit(model, train, val)

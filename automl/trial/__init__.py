@@ -7,12 +7,12 @@ watchdog and `trial_seed` from here without paying for torch.
 
 from __future__ import annotations
 
-from typing import Any
-
+from automl._lazy import lazy_exports
 from automl.trial.reporter import Decision, NullReporter, RecordingReporter, Reporter
 from automl.trial.watchdog import TrialTimeout, shielded, watchdog
 
-_LAZY = ("run_trial", "TrialResult", "STATUSES", "_is_oom")
+__getattr__, __dir__, _lazy = lazy_exports(__name__,
+                                           {"run": ("run_trial", "TrialResult", "STATUSES", "_is_oom")})
 
 
 def trial_seed(search_seed: int, number: int) -> int:
@@ -21,13 +21,5 @@ def trial_seed(search_seed: int, number: int) -> int:
     return int(search_seed) * 100_003 + int(number)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from automl.trial import run
-
-        return getattr(run, name)
-    raise AttributeError(f"module 'automl.trial' has no attribute {name!r}")
-
-
 __all__ = ["Decision", "NullReporter", "RecordingReporter", "Reporter", "TrialTimeout", "shielded", "trial_seed",
-           "watchdog", *_LAZY]
+           "watchdog", *_lazy]

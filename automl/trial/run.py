@@ -47,12 +47,12 @@ class TrialResult:
     def to_attrs(self) -> dict[str, Any]:
         """JSON-safe summary stored with the trial (Optuna user attrs, Ray results)."""
         return {**({"audit": self.audit} if self.audit is not None else {}),
-            "status": self.status, "value": self.value, "best_epoch": self.best_epoch, "epochs_run": self.epochs_run,
-            "history": self.history, "best_metrics": self.best_metrics, "reason": self.reason,
-            "detail": self.detail[-4000:], "seconds": round(self.seconds, 4), "n_params": self.n_params,
-            "stop_reason": self.stop_reason, "samples_per_second": round(self.samples_per_second, 1),
-            "precision": self.precision, "compiled": self.compiled,
-        }
+                "status": self.status, "value": self.value, "best_epoch": self.best_epoch,
+                "epochs_run": self.epochs_run, "history": self.history, "best_metrics": self.best_metrics,
+                "reason": self.reason, "detail": self.detail[-4000:], "seconds": round(self.seconds, 4),
+                "n_params": self.n_params, "stop_reason": self.stop_reason,
+                "samples_per_second": round(self.samples_per_second, 1), "precision": self.precision,
+                "compiled": self.compiled}
 
 
 def _is_oom(e: BaseException) -> bool:
@@ -61,21 +61,10 @@ def _is_oom(e: BaseException) -> bool:
     return (oom_type is not None and isinstance(e, oom_type)) or "out of memory" in text or "can't allocate memory" in text
 
 
-def run_trial(
-    config: dict[str, Any],
-    dataset: Dataset,
-    *,
-    objective_metric: str,
-    direction: str,
-    reporter: Reporter | None = None,
-    device: str | torch.device = "cpu",
-    seed: int = 0,
-    max_epochs: int | None = None,
-    keep_model: bool = False,
-    precision: str = "fp32",
-    compile: bool = False,
-    timeout: float | None = None,
-) -> TrialResult:
+def run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: str, direction: str,
+              reporter: Reporter | None = None, device: str | torch.device = "cpu", seed: int = 0,
+              max_epochs: int | None = None, keep_model: bool = False, precision: str = "fp32",
+              compile: bool = False, timeout: float | None = None) -> TrialResult:
     """Build, train and validate one config. Reads train/val only: the test split stays sealed.
 
     `timeout` (seconds) stops a trial that hangs; it is recorded as failed with reason "timeout"."""
@@ -106,21 +95,19 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
             torch.manual_seed(seed)
             model = build_model(config, spec)
             n_params = sum(p.numel() for p in model.parameters())
-            res = train(
-                model, config.get("training", {}), dataset.train, dataset.val, spec.task,
-                objective_metric=objective_metric, direction=direction, reporter=reporter, device=device,
-                seed=seed, max_epochs=max_epochs, precision=precision, compile=compile,
-            )
+            res = train(model, config.get("training", {}), dataset.train, dataset.val, spec.task,
+                        objective_metric=objective_metric, direction=direction, reporter=reporter,
+                        device=device, seed=seed, max_epochs=max_epochs, precision=precision, compile=compile)
     except TrialTimeout:
         return result("failed", reason=f"timeout: timed out after {timeout:g} s", detail=traceback.format_exc(),
-                           seconds=time.perf_counter() - t0)
+                      seconds=time.perf_counter() - t0)
     except InfeasibleConfig as e:
         return result("infeasible", reason=str(e), seconds=time.perf_counter() - t0)
     except TrialFailed as e:
         msg = "non-finite loss (NaN/inf)" if e.reason == "nan" else e.reason
         detail = f"{msg} at epoch {e.epoch}" if e.epoch else msg
         return result("failed", reason=msg, detail=detail, history=e.history, epochs_run=len(e.history),
-                           seconds=time.perf_counter() - t0)
+                      seconds=time.perf_counter() - t0)
     except Exception as e:  # recorded, never fatal to the search
         if _is_oom(e):
             model = None
@@ -130,7 +117,7 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
                 torch.cuda.empty_cache()
             return result("failed", reason="out of memory", detail=str(e)[:2000], seconds=time.perf_counter() - t0)
         return result("failed", reason=f"{type(e).__name__}: {e}"[:500], detail=traceback.format_exc(),
-                           seconds=time.perf_counter() - t0)
+                      seconds=time.perf_counter() - t0)
     value = res.best_value
     status = "pruned" if res.stop_reason == "reporter" else "complete"
     if value is None or not math.isfinite(value):

@@ -90,11 +90,10 @@ class Objective:
 
     def _load(self) -> tuple[SearchSpace, Any, str, str]:
         if not self._cache:  # a spawned worker: load what the driver prepared, from the run dir's copy
-            from automl.data import load_dataset
+            from automl.backends.prepare import search_data
 
             space = load_space(self.space_path)
-            dataset = load_dataset(space.dataset, base_dir=space.base_dir).for_search()  # no test arrays here
-            obj = space.resolve_objective(dataset.spec.task)
+            dataset, obj = search_data(space)  # no test arrays here
             self._cache.update(space=space, dataset=dataset, metric=obj.metric, direction=obj.direction)
         c = self._cache
         return c["space"], c["dataset"], c["metric"], c["direction"]

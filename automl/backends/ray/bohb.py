@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from automl.space.errors import UserInputError
-from automl.space.params import Categorical, Condition, Fixed, Float, Int, Param, Repeat, Section, Space
+from automl.space.params import Categorical, Condition, Fixed, Float, Int, Param, Repeat, Space
 
 
 def configspace_from(space: Space, seed: int = 0) -> Any:
@@ -47,62 +46,31 @@ def configspace_from(space: Space, seed: int = 0) -> Any:
             return CS.InCondition(child, parent, labels) if labels else False
         return CS.InCondition(child, parent, list(cond.values))
 
-    def add(name: str, p: Param, extra: list[Any], layer: int | None, pending: list[Any]) -> None:
+    def count_condition(hp: Any, rep: Repeat, layer: int) -> Any:
+        if isinstance(rep.count, int):
+            return layer < rep.count
+        if rep.count in fixed:
+            return layer < int(fixed[rep.count])
+        parent = hps.get(rep.count)
+        if parent is None:
+            return False
+        lo = int(getattr(parent, "lower", min(int(c) for c in choices_map.get(rep.count, {"0": 0}).values())))
+        return True if layer < lo else CS.GreaterThanCondition(hp, parent, layer)
+
+    for name, p, rep, layer in space.expanded():
         if isinstance(p.dist, Fixed):
             fixed[name] = p.dist.value
-            return
+            continue
         hp = make(name, p)
-        conds: list[Any] = []
-        for c in extra:
-            conds.append(c(hp))
-        for cond in p.when:
-            conds.append(parent_condition(hp, cond, layer))
+        conds = [] if rep is None else [count_condition(hp, rep, layer)]
+        conds += [parent_condition(hp, cond, None if rep is None else layer) for cond in p.when]
         if any(c is False for c in conds):
-            return  # can never be active
+            continue  # can never be active
         conds = [c for c in conds if c is not True and c is not None]
         cs.add(hp)
         hps[name] = hp
-        if len(conds) == 1:
-            pending.append(conds[0])
-        elif conds:
-            pending.append(CS.AndConjunction(*conds))
-
-    def count_condition(rep: Repeat, layer: int) -> Callable[[Any], Any]:
-        def cond(hp: Any) -> Any:
-            if isinstance(rep.count, int):
-                return layer < rep.count
-            if rep.count in fixed:
-                return layer < int(fixed[rep.count])
-            parent = hps.get(rep.count)
-            if parent is None:
-                return False
-            lo = int(getattr(parent, "lower", min(int(c) for c in choices_map.get(rep.count, {"0": 0}).values())))
-            if layer < lo:
-                return True
-            return CS.GreaterThanCondition(hp, parent, layer)
-        return cond
-
-    def walk(sec: Section, prefix: str) -> None:
-        for child in sec.children:
-            flat = f"{prefix}{child.name}"
-            pending: list[Any] = []
-            if isinstance(child, Section):
-                walk(child, flat + ".")
-            elif isinstance(child, Param):
-                add(flat, child, [], None, pending)
-            else:
-                n = space.max_count(child)
-                for p in child.body:
-                    if p.name in child.shared:
-                        add(f"{flat}.{p.name}", p, [count_condition(child, 0)], 0, pending)
-                for i in range(n):
-                    for p in child.body:
-                        if p.name not in child.shared:
-                            add(f"{flat}.{i}.{p.name}", p, [count_condition(child, i)], i, pending)
-            for c in pending:
-                cs.add(c)
-
-    walk(space.root, "")
+        if conds:
+            cs.add(conds[0] if len(conds) == 1 else CS.AndConjunction(*conds))
     cs.automl_choices = choices_map  # type: ignore[attr-defined]
     return cs
 

@@ -46,7 +46,6 @@ class DefineByRun:
 
     def __call__(self, trial: Any) -> None:
         sample(self.space, trial)
-        return None
 
 
 class RandomPopulation:
@@ -221,10 +220,8 @@ class RayBackend(Backend):
         if settings.trials is None and (settings.timeout or settings.max_total_epochs):
             settings.trials = 10**6  # until the time or epoch budget is spent
 
-    @contextlib.contextmanager
-    def session(self, settings: Any) -> Iterator[None]:
-        with ray_session(settings):
-            yield
+    def session(self, settings: Any) -> contextlib.AbstractContextManager[None]:
+        return ray_session(settings)
 
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
         return ledger.load_trials(info)
@@ -234,11 +231,11 @@ class RayBackend(Backend):
 
         s: RaySettings = job.settings  # type: ignore[assignment]
         info = job.info
-        if resume:
-            if not _has_experiment_state(info):
-                raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {ledger.experiment_path(info)} "
-                                     "yet (the search was stopped before Tune's first snapshot); start it again.")
-        else:
+        if resume and not _has_experiment_state(info):
+            state = ledger.experiment_path(info)
+            raise UserInputError(f"Run {info.run_dir} has no Tune experiment state at {state} yet "
+                                 "(the search was stopped before Tune's first snapshot); start it again.")
+        if not resume:
             s.storage_path = s.storage_path or str(info.run_dir)
             info.settings["storage_path"] = s.storage_path
             info.storage = ledger.experiment_path(info)
@@ -264,8 +261,8 @@ class RayBackend(Backend):
 
 
 def _warn_storage(settings: RaySettings) -> None:
-    sp = settings.storage_path or ""
-    if settings.address and settings.scheduler in CHECKPOINTING and "://" not in sp:
+    shared = "://" in (settings.storage_path or "")
+    if settings.address and settings.scheduler in CHECKPOINTING and not shared:
         log.warning("--scheduler %s writes checkpoints from the worker nodes: on a multi-node cluster give "
                     "--storage-path a shared filesystem or a cloud URI (s3://, gs://).", settings.scheduler)
 

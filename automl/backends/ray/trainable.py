@@ -149,10 +149,9 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
         final = TrialResult("failed", reason=f"params do not rebuild a config: {bad}"[:500], detail=bad,
                             seconds=time.perf_counter() - t0).to_attrs()
     else:
-        res = run_trial(cfg, data, objective_metric=ctx.metric, direction=ctx.direction, reporter=reporter,
-                        device=ctx.device, seed=seed, precision=ctx.precision, compile=ctx.compile,
-                        timeout=ctx.trial_timeout)
-        final = res.to_attrs()
+        final = run_trial(cfg, data, objective_metric=ctx.metric, direction=ctx.direction, reporter=reporter,
+                          device=ctx.device, seed=seed, precision=ctx.precision, compile=ctx.compile,
+                          timeout=ctx.trial_timeout).to_attrs()
     value = final.get("value")
     row = {**base, **final, ctx.metric: float(value) if value is not None else math.nan,
            "epoch": int(final.get("epochs_run") or 0), "automl_kind": "final", "t": time.time(),

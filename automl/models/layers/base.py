@@ -73,12 +73,10 @@ def get(m: Mapping[str, Any], key: str, default: Any) -> Any:
 
 def as_int(value: Any, name: str, minimum: int | None = None) -> int:
     """Accept ints and integral floats (some samplers return 32.0), never bools."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(value, bool) or not integral:
         raise ValueError(f"{name} must be an integer, got {value!r}")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        value = int(value)
+    value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)

@@ -1,7 +1,4 @@
-"""The dense block: linear -> BN -> activation -> (+ skip) -> dropout.
-
-Its one home: per-layer YAML keys, config, shape/param rule and module.
-"""
+"""The dense block's one home: per-layer YAML keys, config, shape/param rule and module."""
 
 from __future__ import annotations
 
