@@ -148,8 +148,8 @@ def load_model(run: Any, *, device: str = "cpu") -> FittedModel:
                     n_outputs=int(d["n_outputs"]), vocab_size=int(d.get("vocab_size", 0)),
                     class_names=tuple(d.get("class_names", ())))
     module = build_model(report["best"]["config"], spec)
-    state = torch.load(run_dir / report.get("weights", {}).get("path", "model.pt"), map_location=device,
-                       weights_only=True)
+    weights = run_dir / report.get("weights", {}).get("path", "model.pt")
+    state = torch.load(weights, weights_only=True, map_location=device)
     module.load_state_dict(state)
     module.to(device).eval()
     return FittedModel(module, prep, report, run_dir)

@@ -254,6 +254,20 @@ def test_two_workers_share_the_sqlite_storage(tmp_path):
 
 # --- 5. interrupt and resume ----------------------------------------------------------------------------------
 
+def _stopped_output(proc: subprocess.Popen, timeout: float = 120) -> str:
+    """The search's output once it has stopped; if it does not stop in time, fail with what it printed so far
+    and the processes still alive under it (a hang must say where it is)."""
+    try:
+        return proc.communicate(timeout=timeout)[0]
+    except subprocess.TimeoutExpired:
+        tree = subprocess.run(["ps", "-o", "pid,ppid,stat,etime,args", "--ppid", str(proc.pid), "-p", str(proc.pid)],
+                              capture_output=True, text=True).stdout
+        proc.kill()
+        out = proc.communicate()[0]
+        raise AssertionError(f"the search did not stop within {timeout:.0f} s of the signal.\nprocesses:\n{tree}\n"
+                             f"output:\n{out}") from None
+
+
 def _start_and_wait_for_running(space: Path, res: Path, trials: int, *extra: str) -> tuple[subprocess.Popen, Path]:
     """Start a real `automl search` and return once a trial is COMPLETE and another one is mid-training."""
     proc = subprocess.Popen([AUTOML, "search", str(space), "--trials", str(trials), "--no-finalize", "--sampler",
@@ -309,7 +323,7 @@ def test_ctrl_c_then_resume_completes_the_budget(tmp_path):
     space = slow_space(tmp_path)
     proc, run = _start_and_wait_for_running(space, tmp_path, 3)
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=120)
+    out = _stopped_output(proc)
     assert proc.returncode == 130, out
     assert "Interrupted" in out and "automl resume" in out
     assert "Traceback" not in out, out
@@ -341,7 +355,7 @@ def test_sigterm_stops_like_ctrl_c_and_resume_refuses_while_the_search_lives(tmp
     refused = cli("resume", run, "--trials", 3, "--no-finalize", code=2).output
     assert f"{socket.gethostname()}:{proc.pid}" in refused and "being searched right now" in refused
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
+    out = _stopped_output(proc)
     assert proc.returncode == 143, out
     assert "Interrupted by SIGTERM" in out and "automl resume" in out and "Traceback" not in out, out
     assert json.loads((run / "workers.json").read_text()) == []
@@ -398,7 +412,7 @@ def test_sigterm_stops_a_two_worker_search_and_its_workers(tmp_path):
     proc, run = _start_and_wait_for_running(space, tmp_path, 6, "--workers", "2")
     pids = [int(w.rpartition(":")[2]) for w in json.loads((run / "workers.json").read_text())]
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
+    out = _stopped_output(proc)
     assert proc.returncode == 143, out
     assert "Interrupted by SIGTERM" in out and "Traceback" not in out, out
     assert not any(_pid_alive(p) for p in pids[1:]), "a worker outlived its search"

@@ -14,6 +14,18 @@ from automl.backends.stop import Terminated, sigterm_as_interrupt
 from automl.trial import shielded
 
 
+@pytest.fixture(autouse=True)
+def default_handlers():
+    """Start each test from the handlers a fresh process has: earlier tests in the same pytest process (Ray's
+    init, Tune's fit) install SIGTERM/SIGINT handlers of their own."""
+    saved = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGTERM, saved[0])
+    signal.signal(signal.SIGINT, saved[1])
+
+
 def _sigterm_self() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
     for _ in range(50):  # the handler runs between two bytecodes of this loop
