@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 # what a skip reason names when a dependency that CI installs is missing
-CI_INSTALLS = re.compile(r"chrom|postgres|psql|psycopg|configspace|hpbandster|bohb|\bray\b|ray\.|kaleido|optuna_dashboard",
-                         re.IGNORECASE)
+CI_INSTALLS = re.compile(r"chrom|postgres|psql|psycopg|configspace|hpbandster|bohb|\bray\b|ray\.|kaleido|"
+                         r"optuna_dashboard|onnx", re.IGNORECASE)
 HARDWARE = re.compile(r"\bgpu\b|cuda", re.IGNORECASE)
 
 

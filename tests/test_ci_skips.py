@@ -81,6 +81,7 @@ def test_outside_ci_every_skip_stays_a_skip(tmp_path):
     ("could not import 'ray.tune': No module named 'ray'", True),
     ("could not import 'optuna_dashboard'", True),
     ("kaleido is not installed", True),
+    ("could not import 'onnxruntime': No module named 'onnxruntime'", True),
     ("needs a CUDA GPU; none is visible on this machine", False),
     ("shared data file missing: ../shared/data/hemolytic.npz", False),
     ("the automl console script is not installed next to this interpreter", False),
