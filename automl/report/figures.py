@@ -587,7 +587,8 @@ def clipped_range(values: list[float], k: float = 1.5) -> tuple[float, float, in
     if not len(v):
         return 0.0, 1.0, 0
     q1, q3 = np.percentile(v, [25, 75])
-    lo, hi = max(float(v.min()), q1 - k * (q3 - q1)), min(float(v.max()), q3 + k * (q3 - q1))
+    inside = v[(v >= q1 - k * (q3 - q1)) & (v <= q3 + k * (q3 - q1))]  # the range of the values within the fences
+    lo, hi = float(inside.min()), float(inside.max())
     if hi <= lo:
         lo, hi = float(v.min()), float(v.max())
     return lo, hi, int(np.sum((v < lo) | (v > hi)))
