@@ -22,8 +22,14 @@ import pytest
 import yaml
 
 from automl.report import FIGURES, figures_for
-from automl.report.figures import (clipped_range, contour_figure, importance_figure, param_infos, pruning_checks,
-                                   val_test_figure)
+from automl.report.figures import (
+    clipped_range,
+    contour_figure,
+    importance_figure,
+    param_infos,
+    pruning_checks,
+    val_test_figure,
+)
 from automl.report.html import final_tables
 from automl.report.markdown import with_original_units
 from automl.space import parse_space
@@ -61,7 +67,7 @@ def _records(n: int = 40, seed: int = 0, outlier: bool = False) -> list[TrialRec
     for i in range(n):
         params: dict[str, Any] = {
             "model.n_dense_blocks": 1,
-            "model.dense_blocks.0.units": int(round(math.exp(rng.uniform(math.log(8), math.log(128))))),
+            "model.dense_blocks.0.units": round(math.exp(rng.uniform(math.log(8), math.log(128)))),
             # linear from 0, but spread so that max/min >= 20: the old code drew it on a log axis
             "model.dense_blocks.0.dropout": float([0.004, 0.29][i] if i < 2 else rng.uniform(0.01, 0.29)),
             "training.optimizer": ["adam", "sgd"][i % 2],
