@@ -180,6 +180,9 @@ def test_val_test_axis_is_not_filled_by_a_tiny_difference() -> None:
     lo, hi = fig.layout.yaxis.range
     assert lo <= 0.9497 and hi >= 0.9512
     assert hi - lo >= 0.09, f"a 0.0015 difference fills the axis ({lo:.4f}..{hi:.4f})"
+    # a perfect score: the axis does not run far past 1
+    lo, hi = val_test_figure(_one_config_report(1.0, 1.0), "val_accuracy").layout.yaxis.range
+    assert 1.0 < hi <= 1.006 and hi - lo == pytest.approx(0.1)
     # a real gap still fits, with room
     lo, hi = val_test_figure(_one_config_report(0.95, 0.70), "val_accuracy").layout.yaxis.range
     assert lo < 0.70 and hi > 0.95
