@@ -804,7 +804,7 @@ def padded_range(values: list[float], rel: float = 0.1, floor: float = 1e-3) -> 
     mid = (lo + hi) / 2
     top = mid + need / 2
     if lo >= 0.0 and hi <= 1.0 and top > 1.0 + 0.05 * need:  # a score in [0, 1] (accuracy, R², AUROC)
-        top = max(1.0 + 0.05 * need, hi + 0.05 * need)  # does not need an axis that runs up to 1.04
+        top = 1.0 + 0.05 * need  # does not need an axis that runs up to 1.04
     return [top - need, top]
 
 
