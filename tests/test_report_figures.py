@@ -220,6 +220,24 @@ def test_original_units_row_has_a_validation_figure(std: list[float] | None) -> 
     assert not any(c in ("nan", "-", "") for r in rows.values() for c in r)
 
 
+def test_report_md_original_units_row_has_a_validation_figure() -> None:
+    from automl.report.markdown import render_markdown
+
+    rep = _regression_report([78.5])
+    b = rep["best"]
+    b.update({"config": {"model": {"family": "mlp"}}, "val_test_gap": 0.1})
+    rep.update({"study": "diabetes", "space": "diabetes_mlp", "backend": "optuna", "test_reads": 1, "top_k": [],
+                "finalize": {"fit_on": "train"}, "seeds": {"search": 0}, "environment": {"packages": {}},
+                "weights": {"path": "model.pt", "format": "torch"},
+                "budget": {"trials": 2, "by_state": {"COMPLETE": 2}, "epochs": 4, "train_seconds": 1.0,
+                           "wall_seconds": 2.0, "settings": {}}})
+    rep["data"].update({"n_train": 354, "n_val": 44, "n_test": 44})
+    md = render_markdown(rep, "model summary")
+    row = next(line for line in md.splitlines() if line.startswith("| searched"))
+    assert f"{0.66 * 78.5:.4f}" in row and f"{0.51 * 78.5:.4f}" in row
+    assert "n/a" not in row and "nan" not in row
+
+
 def test_unconvertible_or_non_finite_validation_shows_a_dash_and_why() -> None:
     rep = _regression_report(None)
     rep["best"]["test_metrics"]["rmse"] = 0.0  # no ratio to recover the scale from
