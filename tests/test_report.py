@@ -289,10 +289,10 @@ def _js_errors(dom: str) -> str:
     return m.group(1)
 
 
-def _assert_rendered(dom: str) -> None:
+def _assert_rendered(dom: str, names: Any = FIGURES) -> None:
     errors = _js_errors(dom)
     assert errors in ("", "[]"), f"JavaScript errors in the report: {errors}"
-    starts = {name: dom.find(f'id="fig-{name}"') for name in FIGURES}
+    starts = {name: dom.find(f'id="fig-{name}"') for name in names}
     missing = [n for n, i in starts.items() if i < 0]
     assert not missing, f"figures missing from the DOM: {missing}"
     bounds = [*sorted(starts.values()), len(dom)]
@@ -326,6 +326,68 @@ def test_report_renders_in_headless_chromium(big_report: tuple[Path, float], tmp
     with Image.open(shot) as im:
         colors = im.convert("RGB").resize((350, 1000)).getcolors(maxcolors=1_000_000)
     assert colors is not None and len(colors) > 200, "the screenshot looks blank"
+
+
+def _figure_chunks(dom: str, names: Any) -> dict[str, str]:
+    """Each figure's part of the DOM (from its div to the next figure's)."""
+    starts = sorted((dom.find(f'id="fig-{n}"'), n) for n in names)
+    assert all(i >= 0 for i, _ in starts), f"figures missing from the DOM: {[n for i, n in starts if i < 0]}"
+    ends = [i for i, _ in starts[1:]] + [dom.find("</main>") if "</main>" in dom else len(dom)]
+    return {n: dom[i:j] for (i, n), j in zip(starts, ends, strict=True)}
+
+
+NEW_FIGURES = ("ecdf", "pruning", "contour", "parallel", "importance", "val_test")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_new_figures_render_in_headless_chromium(big_run: RunInfo, tmp_path: Path) -> None:
+    """Issue 15: the new views (ECDF, did-pruning-hold) and the fixed ones draw real content in a browser:
+    the 500-trial run's figures on one page, its DOM after plotly ran, and a screenshot of each figure."""
+    import plotly.offline
+
+    from automl.report import _run_space
+    from automl.report.html import page
+    from automl.store.results import load_trials
+
+    records = load_trials(big_run)
+    report = json.loads((big_run.run_dir / "report.json").read_text())
+    figs = figures_for(records, report, "maximize", METRIC, space=_run_space(big_run))
+    js = plotly.offline.get_plotlyjs()
+    dom_page = tmp_path / "new.html"
+    dom_page.write_text(page(title="new figures", subtitle=[], figures={n: figs[n] for n in NEW_FIGURES},
+                             plotly_js=js, summary_html="", final_html=""))
+    dom = _dump_dom(dom_page, tmp_path)
+    _assert_rendered(dom, NEW_FIGURES)
+    chunks = _figure_chunks(dom, NEW_FIGURES)
+    ecdf = chunks["ecdf"]
+    assert ecdf.count('class="trace scatter') >= 2 and "share of trials" in ecdf  # complete + pruned curves
+    assert re.search(r'class="js-line"[^>]*d="M[^"]{200,}', ecdf), "the ECDF has no drawn step line"
+    pruning = chunks["pruning"]
+    assert "pruned trials were behind the median COMPLETE trial" in pruning
+    assert pruning.count('class="point') >= 20, "the pruned trials' markers were not drawn"
+    assert "Spearman" in pruning
+    assert 'class="contourlayer' in chunks["contour"] and "training.lr" in chunks["contour"]
+    assert "heatmaplayer" not in chunks["contour"] or 'class="trace heatmap' not in chunks["contour"]
+    assert "clipped" not in chunks["parallel"] or "outlier" in chunks["parallel"]
+    # one screenshot per figure, each with a real plot in it (not a blank or a placeholder's line of text)
+    from PIL import Image
+
+    for name in ("ecdf", "pruning"):
+        single = tmp_path / f"{name}.html"
+        single.write_text(page(title=name, subtitle=[], figures={name: figs[name]}, plotly_js=js, summary_html="",
+                               final_html=""))
+        shot = tmp_path / f"{name}.png"
+        res = _run_chromium([f"--screenshot={shot}", "--window-size=1200,900", single.resolve().as_uri()],
+                            tmp_path / f"profile-{name}")
+        assert shot.exists(), f"no screenshot of {name} ({res.returncode}): {res.stderr[-2000:]}"
+        with Image.open(shot) as im:
+            plot = im.convert("RGB").crop((0, 250, 1200, 800))  # below the page header and section title
+            colors = plot.getcolors(maxcolors=1_000_000)
+            strong = sum(n for n, (r, g, b) in colors or []
+                         if max(r, g, b) - min(r, g, b) > 80)  # saturated pixels: the coloured traces
+        assert colors is not None and len(colors) > 150, f"the {name} screenshot looks blank"
+        assert strong > 400, f"the {name} screenshot shows no coloured traces ({strong} saturated pixels)"
+        print(f"\n{name}: {shot} ({len(colors)} colours, {strong} saturated pixels)")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
@@ -480,7 +542,7 @@ def test_search_then_report_end_to_end(tmp_path: Path, monkeypatch: pytest.Monke
     res = runner.invoke(app, ["report", "tiny_wine", "--results-dir", "results", "--png", "-o", "out/report.html"])
     assert res.exit_code == 0, res.output + repr(res.exception)
     html = tmp_path / "out" / "report.html"
-    assert html.exists() and "9 figures, 4 trials" in res.output
+    assert html.exists() and f"{len(FIGURES)} figures, 4 trials" in res.output
     text = html.read_text()
     assert 'id="top-k"' in text and "not finalized yet" not in text
     report = json.loads((tmp_path / "results" / "tiny_wine" / "report.json").read_text())

@@ -58,6 +58,17 @@ def _objective(info: RunInfo, report: dict[str, Any] | None) -> tuple[str, str]:
     return space.objective.direction, space.objective.metric
 
 
+def _run_space(info: RunInfo) -> Any:
+    """The run's own copy of its space (parameter types and log scales for the figures); None when unreadable,
+    in which case the figures infer them from the values."""
+    from automl.space import load_space
+
+    try:
+        return load_space(info.space_path).space
+    except (UserInputError, OSError):
+        return None
+
+
 def export_pngs(figures: dict[str, Any], html_path: Path, width: int = 1400) -> list[Path]:
     """One PNG per figure next to the HTML (`<stem>-<figure>.png`), via kaleido; raises PngUnavailable."""
     if importlib.util.find_spec("kaleido") is None:
@@ -90,7 +101,7 @@ def write_report(run: str | Path | RunInfo, output: str | Path | None = None, *,
     report = _read_report_json(info.run_dir)
     direction, metric = _objective(info, report)
     records = load_trials(info)
-    figures = figures_for(records, report, direction, metric)
+    figures = figures_for(records, report, direction, metric, space=_run_space(info))
     subtitle = [f"Backend {info.backend}; objective: {direction} validation {metric}; {len(records)} trials.",
                 f"Run directory {info.run_dir}"]
     text = page(title=f"automl report: {info.study}", subtitle=subtitle, figures=figures,

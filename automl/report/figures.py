@@ -23,6 +23,7 @@ STATE_COLORS = {"COMPLETE": "#1f77b4", "PRUNED": "#ff7f0e", "FAIL": "#d62728", "
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 MAX_CURVE_POINTS = 30_000  # learning-curve points drawn in all (curves are strided beyond this)
 MAX_PARCOORDS_PARAMS = 12
+IMPORTANCE_DIGITS = 2  # importances are printed with 2 decimals; a bar that reads 0.00 is hidden
 N_SLICE = 4
 TEMPLATE = "plotly_white"
 
@@ -30,16 +31,25 @@ TEMPLATE = "plotly_white"
 FIGURES: dict[str, tuple[str, str]] = {
     "history": ("Optimization history",
                 "Best-so-far validation objective against the trial number and against the training epochs spent."),
+    "ecdf": ("Empirical distribution of the objective",
+             "Share of trials whose validation objective is at most x (COMPLETE trials; PRUNED ones apart, at the "
+             "best value they reached before they were stopped)."),
     "learning_curves": ("Learning curves",
-                        "Validation objective per epoch of every trial; click the legend to hide a state."),
+                        "Validation objective per epoch of every trial (the intermediate values the pruner saw); "
+                        "× marks where a trial was pruned; click the legend to hide a state."),
+    "pruning": ("Did pruning hold?",
+                "Where each pruned trial ranked among the COMPLETE trials at the epoch it was stopped, and whether "
+                "the COMPLETE trials' ranking at those epochs held until the end."),
     "importance": ("Parameter importances",
                    "Random-forest (fANOVA-like) impurity importances of the parameters for the objective, "
                    "fitted on COMPLETE trials."),
-    "parallel": ("Parallel coordinates", "Parameters of COMPLETE trials, coloured by the objective."),
+    "parallel": ("Parallel coordinates",
+                 "Parameters of COMPLETE trials, coloured by the objective; axis scales (log or linear) and types "
+                 "come from the search space."),
     "slice": ("Slice plots", "Objective against the value of the most important parameters (COMPLETE trials)."),
-    "contour": ("Contour of the top two parameters",
-                "Objective interpolated (inverse-distance weighting) over the two most important parameters; "
-                "dots are trials."),
+    "contour": ("Contour of the top two numeric parameters",
+                "Objective interpolated (inverse-distance weighting) over the two most important numeric "
+                "parameters (a contour across categories would be meaningless); dots are trials."),
     "states": ("Trial states and durations", "How trials ended, and how long they took."),
     "timeline": ("Timeline by worker", "When each trial ran, on which worker."),
     "val_test": ("Validation vs test of the finalized configs",
@@ -54,6 +64,11 @@ def _finite(v: Any) -> bool:
 
 def _fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) and math.isfinite(v) else str(v)
+
+
+def _e(text: str) -> str:
+    """Escape text for plotly's HTML-ish titles."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _placeholder(title: str, message: str, height: int = 320) -> go.Figure:
@@ -134,8 +149,14 @@ def _cat_key(v: Any) -> str:
     return f"{type(v).__name__}:{v}"
 
 
-def param_infos(records: list[TrialRecord]) -> dict[str, ParamInfo]:
-    """All parameters seen in any trial, in first-seen order."""
+def param_infos(records: list[TrialRecord], space: Any = None) -> dict[str, ParamInfo]:
+    """All parameters seen in any trial, in first-seen order.
+
+    With the run's search space (`automl.space.Space`), each parameter's type, scale and range come from its
+    definition: a dropout sampled linearly from 0 stays linear however its values happen to spread, a
+    categorical of numbers keeps its choices as labels. Without it (or for a name the space does not know),
+    they are inferred from the values.
+    """
     values: dict[str, list[Any]] = {}
     for r in records:
         for k, v in r.params.items():
@@ -144,24 +165,62 @@ def param_infos(records: list[TrialRecord]) -> dict[str, ParamInfo]:
     n = len(records)
     for name, vals in values.items():
         present = [v for v in vals if v is not None]
-        categorical = any(isinstance(v, (str, bool)) or not isinstance(v, (int, float)) for v in present)
-        info = ParamInfo(name, categorical, missing=len(present) < n)
-        if categorical:
-            seen: dict[str, Any] = {}
-            for v in present:
-                seen.setdefault(_cat_key(v), v)
-            cats = list(seen.values())
-            with contextlib.suppress(TypeError):
-                cats.sort()
-            info.categories = cats
-        else:
-            fl = [float(v) for v in present if math.isfinite(float(v))]
-            info.log = bool(fl) and min(fl) > 0 and max(fl) / min(fl) >= 20
-            info.integer = all(isinstance(v, int) for v in present)
-        enc = [e for e in map(info.encode, present) if math.isfinite(e)]
-        info.lo, info.hi = (min(enc), max(enc)) if enc else (0.0, 0.0)
+        info = _from_space(name, _space_dist(space, name), present, missing=len(present) < n)
+        if info is None:
+            info = _inferred(name, present, missing=len(present) < n)
         out[name] = info
     return out
+
+
+def _space_dist(space: Any, name: str) -> Any:
+    if space is None:
+        return None
+    try:
+        return space.find(name).dist
+    except KeyError:
+        return None
+
+
+def _from_space(name: str, dist: Any, present: list[Any], missing: bool) -> ParamInfo | None:
+    from automl.space.params import Categorical, Float, Int
+
+    if isinstance(dist, Categorical):
+        info = ParamInfo(name, True, missing=missing, categories=list(dist.choices))
+        keys = {_cat_key(c) for c in info.categories}
+        for v in present:  # a value the (edited) space no longer lists still gets its own label
+            if _cat_key(v) not in keys:
+                keys.add(_cat_key(v))
+                info.categories.append(v)
+        info.lo, info.hi = 0.0, float(max(0, len(info.categories) - 1))
+        return info
+    if not isinstance(dist, (Float, Int)):
+        return None
+    nums = [float(v) for v in present if _finite(v)]
+    log = bool(dist.log) and dist.low > 0 and all(v > 0 for v in nums)
+    info = ParamInfo(name, False, log=log, integer=isinstance(dist, Int), missing=missing)
+    enc = [info.encode(v) for v in (dist.low, dist.high, *nums)]
+    info.lo, info.hi = min(enc), max(enc)  # the space's range (widened if a value lies outside it)
+    return info
+
+
+def _inferred(name: str, present: list[Any], missing: bool) -> ParamInfo:
+    categorical = any(isinstance(v, (str, bool)) or not isinstance(v, (int, float)) for v in present)
+    info = ParamInfo(name, categorical, missing=missing)
+    if categorical:
+        seen: dict[str, Any] = {}
+        for v in present:
+            seen.setdefault(_cat_key(v), v)
+        cats = list(seen.values())
+        with contextlib.suppress(TypeError):
+            cats.sort()
+        info.categories = cats
+    else:
+        fl = [float(v) for v in present if math.isfinite(float(v))]
+        info.log = bool(fl) and min(fl) > 0 and max(fl) / min(fl) >= 20
+        info.integer = all(isinstance(v, int) for v in present)
+    enc = [e for e in map(info.encode, present) if math.isfinite(e)]
+    info.lo, info.hi = (min(enc), max(enc)) if enc else (0.0, 0.0)
+    return info
 
 
 def _complete(records: list[TrialRecord]) -> list[TrialRecord]:
@@ -286,6 +345,13 @@ def learning_curves_figure(records: list[TrialRecord], direction: str, metric: s
             opacity=0.45 if state == "COMPLETE" else 0.5, connectgaps=False,
             hovertemplate="trial #%{customdata}<br>epoch %{x}<br>" + metric + "=%{y:.4g}<extra>" + state.lower()
             + "</extra>"))
+    stops = [(r, pts[-1]) for r, pts in curves if r.state == "PRUNED"]
+    if stops:
+        fig.add_trace(go.Scatter(
+            x=[p[0] for _, p in stops], y=[float(f"{p[1]:.6g}") for _, p in stops],
+            customdata=[r.number for r, _ in stops], mode="markers", name=f"pruned here ({len(stops)})",
+            legendgroup="PRUNED", marker={"symbol": "x", "size": 7, "color": STATE_COLORS["PRUNED"]},
+            hovertemplate="trial #%{customdata} pruned after epoch %{x}<br>" + metric + "=%{y:.4g}<extra></extra>"))
     if best is not None:
         pts = next((p for r, p in curves if r.number == best.number), None)
         if pts:
@@ -298,6 +364,154 @@ def learning_curves_figure(records: list[TrialRecord], direction: str, metric: s
     return fig
 
 
+def ecdf_figure(records: list[TrialRecord], direction: str, metric: str) -> go.Figure:
+    """Empirical CDF of the objective: how much of the search landed near the best, not only where the best is.
+    PRUNED trials get their own curve (their value is the best they reached before being stopped, so it is
+    not comparable with a finished trial's)."""
+    title = FIGURES["ecdf"][0]
+    groups = {s: sorted(float(r.value) for r in records if r.state == s and _finite(r.value))
+              for s in ("COMPLETE", "PRUNED")}
+    if not groups["COMPLETE"]:
+        return _placeholder(title, "No COMPLETE trial yet: no distribution to draw.")
+    fig = go.Figure()
+    for state, vals in groups.items():
+        if not vals:
+            continue
+        n = len(vals)
+        label = "complete" if state == "COMPLETE" else "pruned (best value before it was stopped)"
+        fig.add_trace(go.Scatter(
+            x=[vals[0], *vals], y=[0.0, *((i + 1) / n for i in range(n))], mode="lines", line_shape="hv",
+            name=f"{label} ({n})", legendgroup=state,
+            line={"color": STATE_COLORS[state], "width": 2.5 if state == "COMPLETE" else 1.5,
+                  "dash": "solid" if state == "COMPLETE" else "dash"},
+            hovertemplate=metric + " ≤ %{x:.4g}: %{y:.0%} of " + state.lower() + " trials<extra></extra>"))
+    best = best_record(records, direction)
+    if best is not None:
+        fig.add_vline(x=float(best.value), line={"color": "#2ca02c", "dash": "dot"},  # type: ignore[arg-type]
+                      annotation_text=f"best #{best.number}", annotation_position="top")
+    everything = groups["COMPLETE"] + groups["PRUNED"]
+    lo, hi, n_out = clipped_range(everything, k=3.0)
+    xaxis: dict[str, Any] = {"title": {"text": f"{metric} ({'higher' if direction == 'maximize' else 'lower'} "
+                                                "is better)"}}
+    sub = ""
+    if n_out:
+        pad = 0.03 * (hi - lo or 1.0)
+        xaxis["range"] = [lo - pad, hi + pad]
+        sub = f"<br><sup>{n_out} outlying trial value(s) beyond the axis (the curves still count them)</sup>"
+    fig.update_layout(title=f"{title}: {metric} over {len(groups['COMPLETE'])} COMPLETE trials{sub}",
+                      template=TEMPLATE, height=420, xaxis=xaxis,
+                      yaxis={"title": {"text": "share of trials ≤ x"}, "range": [0, 1.04], "tickformat": ".0%"},
+                      margin={"t": 90 if sub else 60})
+    return fig
+
+
+def _curve(r: TrialRecord, metric: str) -> dict[int, float]:
+    out = {}
+    for i, h in enumerate(r.history or []):
+        if isinstance(h, dict) and _finite(h.get(metric)):
+            out[int(h.get("epoch", i + 1))] = float(h[metric])
+    return out
+
+
+@dataclass
+class PruneCheck:
+    """Where one pruned trial stood, at the epoch it was stopped, among the COMPLETE trials at that epoch."""
+
+    number: int
+    epoch: int
+    value: float
+    n_compared: int  # COMPLETE trials with a value at that epoch
+    percentile: float  # share of them the pruned trial was ahead of (ties count half), in %
+    ahead_of_best: bool | None  # ahead of the eventual best trial at that epoch (None: best has no value there)
+
+
+def pruning_checks(records: list[TrialRecord], direction: str, metric: str
+                   ) -> tuple[list[PruneCheck], dict[int, tuple[float, int]]]:
+    """Per pruned trial, its standing at the pruning epoch; per pruning epoch, the Spearman correlation (and the
+    number of trials) between the COMPLETE trials' value at that epoch and their final value: if the ranking
+    at epoch e held until the end, stopping the trials that ranked low at e lost little."""
+    sign = 1.0 if direction == "maximize" else -1.0
+    done = {r.number: (r, _curve(r, metric)) for r in _complete(records)}
+    best = best_record(records, direction)
+    best_curve = done[best.number][1] if best is not None else {}
+    checks = []
+    for r in records:
+        c = _curve(r, metric) if r.state == "PRUNED" else {}
+        if not c:
+            continue
+        e = max(c)
+        v = c[e]
+        others = [dc[e] for _, dc in done.values() if e in dc]
+        ahead = sum(1.0 if sign * v > sign * o else 0.5 if v == o else 0.0 for o in others)
+        checks.append(PruneCheck(r.number, e, v, len(others), 100.0 * ahead / len(others) if others else math.nan,
+                                 (sign * v > sign * best_curve[e]) if e in best_curve else None))
+    rho: dict[int, tuple[float, int]] = {}
+    for e in sorted({c.epoch for c in checks}):
+        pairs = [(dc[e], float(dr.value)) for dr, dc in done.values() if e in dc]  # type: ignore[arg-type]
+        if len(pairs) >= 3:
+            from scipy.stats import spearmanr
+
+            res = spearmanr([p[0] for p in pairs], [p[1] for p in pairs])
+            if math.isfinite(float(res.statistic)):
+                rho[e] = (float(res.statistic), len(pairs))
+    return checks, rho
+
+
+def pruning_figure(records: list[TrialRecord], direction: str, metric: str) -> go.Figure:
+    title = FIGURES["pruning"][0]
+    n_pruned = sum(r.state == "PRUNED" for r in records)
+    if not n_pruned:
+        return _placeholder(title, "No trial was pruned in this run: nothing to check.")
+    checks, rho = pruning_checks(records, direction, metric)
+    compared = [c for c in checks if c.n_compared]
+    if not compared:
+        return _placeholder(title, f"{n_pruned} trial(s) were pruned, but no COMPLETE trial reported {metric} at the "
+                                   "epochs they were stopped: nothing to compare them with.")
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "pruned trials: share of COMPLETE trials they were ahead of when stopped",
+        "COMPLETE trials: rank at epoch e vs final rank (Spearman ρ)"))
+    ahead_best = [c for c in compared if c.ahead_of_best]
+    normal = [c for c in compared if not c.ahead_of_best]
+    jitter = np.random.default_rng(0)  # trials pruned at the same epoch with the same standing would hide each other
+    for group, name, color, symbol in ((normal, "pruned trial", STATE_COLORS["PRUNED"], "circle"),
+                                       (ahead_best, "pruned while ahead of the eventual best", "#d62728", "star")):
+        if group:
+            fig.add_trace(go.Scatter(
+                x=[c.epoch + jitter.uniform(-0.15, 0.15) for c in group], y=[c.percentile for c in group],
+                mode="markers", name=f"{name} ({len(group)})",
+                customdata=[[c.number, c.value, c.n_compared, c.epoch] for c in group],
+                marker={"color": color, "symbol": symbol, "size": 9 if symbol == "star" else 7, "opacity": 0.8,
+                        "line": {"width": 0.5, "color": "#333"}},
+                hovertemplate="trial #%{customdata[0]} pruned after epoch %{customdata[3]}<br>" + metric
+                + "=%{customdata[1]:.4g}"
+                "<br>ahead of %{y:.0f}% of %{customdata[2]} COMPLETE trials<extra></extra>"), 1, 1)
+    fig.add_hline(y=50, line={"color": "#888", "dash": "dot"}, row=1, col=1)  # type: ignore[arg-type]
+    if rho:
+        es = sorted(rho)
+        fig.add_trace(go.Scatter(x=es, y=[rho[e][0] for e in es], customdata=[rho[e][1] for e in es],
+                                 mode="lines+markers", name="Spearman ρ (COMPLETE trials)",
+                                 line={"color": STATE_COLORS["COMPLETE"]},
+                                 hovertemplate="epoch %{x}: ρ=%{y:.2f} over %{customdata} trials<extra></extra>"),
+                      1, 2)
+    else:
+        fig.add_annotation(text="fewer than 3 COMPLETE trials<br>reached the pruning epochs", x=0.5, y=0.0,
+                           showarrow=False, row=1, col=2)
+    last = max(c.epoch for c in compared)
+    ticks = {"tick0": 1, "dtick": max(1, math.ceil(last / 10)), "range": [0.5, last + 0.5]}
+    fig.update_xaxes(title_text="epoch the trial was stopped after", row=1, col=1, **ticks)
+    fig.update_xaxes(title_text="epoch e", row=1, col=2, **ticks)
+    fig.update_yaxes(title_text="% of COMPLETE trials behind it", range=[-5, 105], row=1, col=1)
+    fig.update_yaxes(title_text="ρ", range=[-1.05, 1.05], row=1, col=2)
+    behind = sum(c.percentile < 50 for c in compared)
+    verdict = (f"{behind} of {len(compared)} pruned trials were behind the median COMPLETE trial when stopped; "
+               f"{len(ahead_best)} were ahead of the eventual best trial at that epoch")
+    if rho:
+        verdict += f"; median ρ = {float(np.median([v for v, _ in rho.values()])):.2f}"
+    fig.update_layout(title=f"{title}<br><sup>{_e(verdict)}</sup>", template=TEMPLATE, height=440,
+                      margin={"t": 110}, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
 def importance_figure(imp: dict[str, float] | None, n_complete: int) -> go.Figure:
     title = FIGURES["importance"][0]
     if imp is None:
@@ -305,13 +519,20 @@ def importance_figure(imp: dict[str, float] | None, n_complete: int) -> go.Figur
     if not imp or not any(imp.values()):
         return _placeholder(title, "No parameter explains any variation of the objective (it is constant, or "
                                    "every parameter is fixed).")
-    items = sorted(imp.items(), key=lambda kv: kv[1])
+    shown = {k: v for k, v in imp.items() if round(v, IMPORTANCE_DIGITS) > 0}
+    hidden = [k for k in imp if k not in shown]
+    items = sorted(shown.items(), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
-                           marker={"color": "#1f77b4"}, text=[f"{v:.2f}" for _, v in items], textposition="outside",
-                           hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    fig.update_layout(title=f"{title} (random forest on {n_complete} COMPLETE trials)", template=TEMPLATE,
-                      height=max(300, 60 + 26 * len(items)), xaxis_title="importance (sums to 1)",
-                      margin={"l": 260})
+                           marker={"color": "#1f77b4"}, text=[f"{v:.{IMPORTANCE_DIGITS}f}" for _, v in items],
+                           textposition="outside", hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    sub = ""
+    if hidden:
+        names = ", ".join(hidden[:6]) + (f" and {len(hidden) - 6} more" if len(hidden) > 6 else "")
+        sub = (f"<br><sup>{len(hidden)} of {len(imp)} parameters hidden: importance below "
+               f"{0.5 * 10 ** -IMPORTANCE_DIGITS:g} ({_e(names)})</sup>")
+    fig.update_layout(title=f"{title} (random forest on {n_complete} COMPLETE trials){sub}", template=TEMPLATE,
+                      height=max(300, 90 + 26 * len(items)), xaxis_title="importance (sums to 1)",
+                      margin={"l": 260, "t": 90 if hidden else 60})
     return fig
 
 
@@ -348,12 +569,29 @@ def parallel_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], ord
         dims.append({"label": _short(n), "values": col.tolist(), "tickvals": tv, "ticktext": tt, "range": [lo, hi]})
     y = [float(r.value) for r in done]
     dims.append({"label": metric, "values": y})
+    cmin, cmax, n_out = clipped_range(y)
+    bar = metric + (f"<br>(clipped; {n_out} outlier{'s' if n_out != 1 else ''})" if n_out else "")
     fig = go.Figure(go.Parcoords(
-        line={"color": y, "showscale": True, "colorbar": {"title": {"text": metric}}, **_colorscale(direction)},
+        line={"color": y, "cmin": cmin, "cmax": cmax, "showscale": True, "colorbar": {"title": {"text": bar}},
+              **_colorscale(direction)},
         dimensions=dims, labelangle=-20, labelside="top"))
     more = f" (top {len(names)} of {len(order)} parameters by importance)" if len(order) > len(names) else ""
     fig.update_layout(title=title + more, template=TEMPLATE, height=520, margin={"t": 140, "l": 60, "r": 60})
     return fig
+
+
+def clipped_range(values: list[float], k: float = 1.5) -> tuple[float, float, int]:
+    """(low, high, n outside) for a colour scale: the data's range cut at Tukey's fences (k IQRs beyond the
+    quartiles), so that one diverged trial does not squash every other trial into one colour."""
+    v = np.asarray([x for x in values if _finite(x)], dtype=float)
+    if not len(v):
+        return 0.0, 1.0, 0
+    q1, q3 = np.percentile(v, [25, 75])
+    inside = v[(v >= q1 - k * (q3 - q1)) & (v <= q3 + k * (q3 - q1))]  # the range of the values within the fences
+    lo, hi = float(inside.min()), float(inside.max())
+    if hi <= lo:
+        lo, hi = float(v.min()), float(v.max())
+    return lo, hi, int(np.sum((v < lo) | (v > hi)))
 
 
 def _short(name: str, width: int = 28) -> str:
@@ -398,43 +636,45 @@ def slice_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], order:
 
 def contour_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], order: list[str], direction: str,
                    metric: str, grid: int = 40) -> go.Figure:
+    """Contour over the two most important *numeric* parameters: interpolating across the codes of a
+    categorical parameter would invent values between unordered choices, so categoricals are skipped (the
+    slice plots show them)."""
     title = FIGURES["contour"][0]
     done = _complete(records)
     if len(order) < 2 or len(done) < 3:
         return _placeholder(title, "A contour needs at least 3 COMPLETE trials and 2 varying parameters "
                                    f"(this run: {len(done)} trials, {len(order)} parameters).")
-    a, b = infos[order[0]], infos[order[1]]
+    # conditional parameters are skipped too: "absent" is no point on a numeric axis to interpolate from
+    numeric = [n for n in order if not infos[n].categorical and all(n in r.params for r in done)]
+    if len(numeric) < 2:
+        return _placeholder(title, f"A contour needs two numeric parameters that every COMPLETE trial has; this run "
+                                   f"varies {len(numeric)} such and {len(order) - len(numeric)} categorical or "
+                                   "conditional one(s).<br>Interpolating between categories (or from an absent "
+                                   "value) would be meaningless: see the slice plots.")
+    a, b = infos[numeric[0]], infos[numeric[1]]
+    skipped = [n for n in order[:order.index(b.name)] if n not in numeric]
     x = _matrix(done, infos, [a.name, b.name])
     miss_a, miss_b = np.isnan(x).any(axis=0).tolist()
     x = np.where(np.isnan(x), [a.sentinel, b.sentinel], x)
     y = np.array([r.value for r in done], dtype=float)
     lo, hi = x.min(axis=0), x.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)
-    # Categorical axes are never interpolated across: the grid sits on their codes and only trials of the
-    # same category weigh in; numeric axes use inverse squared (normalized) distance.
-    axes = [np.unique(x[:, k]) if p.categorical else np.linspace(lo[k], hi[k], grid) for k, p in enumerate((a, b))]
+    axes = [np.linspace(lo[k], hi[k], grid) for k in range(2)]
     mx, my = np.meshgrid(axes[0], axes[1])
     g = np.stack([mx.ravel(), my.ravel()], axis=1)
     d2 = np.zeros((len(g), len(x)))
-    mask = np.ones((len(g), len(x)), dtype=bool)
-    for k, p in enumerate((a, b)):
-        if p.categorical:
-            mask &= g[:, k][:, None] == x[:, k][None, :]
-        else:
-            d2 += ((g[:, k][:, None] - x[:, k][None, :]) / span[k]) ** 2
-    w = np.where(mask, 1.0 / np.maximum(d2, 1e-12), 0.0)
-    wsum = w.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(wsum > 0, (w * y[None, :]).sum(1) / wsum, np.nan).reshape(len(axes[1]), len(axes[0]))
+    for k in range(2):  # inverse squared (normalized) distance
+        d2 += ((g[:, k][:, None] - x[:, k][None, :]) / span[k]) ** 2
+    w = 1.0 / np.maximum(d2, 1e-12)
+    z = ((w * y[None, :]).sum(1) / w.sum(1)).reshape(len(axes[1]), len(axes[0]))
     z = [[None if not math.isfinite(v) else float(f"{v:.6g}") for v in row] for row in z]
+    zmin, zmax, n_out = clipped_range(y.tolist())
     hx, hy = (("log10 " if p.log else "") + p.name for p in (a, b))
-    common = {"x": axes[0], "y": axes[1], "z": z, "colorbar": {"title": {"text": metric}},
-              "hovertemplate": f"{hx}=%{{x:.3g}}<br>{hy}=%{{y:.3g}}<br>{metric}≈%{{z:.4g}}<extra>interpolated</extra>",
-              **_colorscale(direction)}
-    if a.categorical or b.categorical:
-        fig = go.Figure(go.Heatmap(**common))
-    else:
-        fig = go.Figure(go.Contour(ncontours=15, **common))
+    bar = metric + (f"<br>(clipped; {n_out} outlier{'s' if n_out != 1 else ''})" if n_out else "")
+    fig = go.Figure(go.Contour(
+        x=axes[0], y=axes[1], z=z, ncontours=15, zmin=zmin, zmax=zmax, colorbar={"title": {"text": bar}},
+        hovertemplate=f"{hx}=%{{x:.3g}}<br>{hy}=%{{y:.3g}}<br>{metric}≈%{{z:.4g}}<extra>interpolated</extra>",
+        **_colorscale(direction)))
     fig.add_trace(go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="trials", showlegend=False,
                              customdata=np.stack([[r.number for r in done], y], axis=1),
                              marker={"color": "white", "size": 7, "line": {"width": 1, "color": "black"}},
@@ -442,7 +682,13 @@ def contour_figure(records: list[TrialRecord], infos: dict[str, ParamInfo], orde
                              "<extra></extra>"))
     fig.update_xaxes(**_axis(a, miss_a))
     fig.update_yaxes(**_axis(b, miss_b))
-    fig.update_layout(title=f"{title}: {a.name} × {b.name}", template=TEMPLATE, height=520)
+    sub = ""
+    if skipped:
+        kinds = " or ".join(sorted({"categorical" if infos[n].categorical else "conditional" for n in skipped}))
+        sub = (f"<br><sup>{_e(', '.join(skipped))} rank{'s' if len(skipped) == 1 else ''} higher but "
+               f"{'is' if len(skipped) == 1 else 'are'} {kinds}, which a contour cannot show: see the slice plots</sup>")
+    fig.update_layout(title=f"{title}: {a.name} × {b.name}{sub}", template=TEMPLATE, height=520,
+                      margin={"t": 90 if sub else 60})
     return fig
 
 
@@ -537,22 +783,46 @@ def val_test_figure(report: dict[str, Any] | None, metric: str) -> go.Figure:
     search = [c.get("search_value") if _finite(c.get("search_value")) else None for c in top]
     fig.add_trace(go.Scatter(x=list(range(len(top))), y=search, mode="markers", name="search value (validation)",
                              marker={"color": "#2ca02c", "size": 10, "symbol": "x"}))
+    shown: list[float] = []
+    for tr in fig.data:
+        errs = list(tr.error_y.array) if tr.error_y and tr.error_y.array is not None else [0.0] * len(tr.y)
+        for v, e in zip(tr.y, errs, strict=False):
+            if _finite(v):
+                shown += [v - (e or 0.0), v + (e or 0.0)]
     fig.update_layout(title=f"{title}: {metric} vs test {key}", template=TEMPLATE, height=420,
-                      xaxis={"tickvals": list(range(len(top))), "ticktext": labels, "title": {"text": "finalized config"}},
-                      yaxis_title=key)
+                      xaxis={"tickvals": list(range(len(top))), "ticktext": labels, "title": {"text": "finalized config"},
+                             "range": [-0.6, len(top) - 0.4]},
+                      yaxis={"title": {"text": key}, **({"range": padded_range(shown)} if shown else {})})
     return fig
 
 
+def padded_range(values: list[float], rel: float = 0.1, floor: float = 1e-3) -> list[float]:
+    """An axis range around `values` at least `rel` × their magnitude wide (and at least `floor`), so that a
+    0.0015 difference between two numbers near 0.95 is drawn as the small thing it is, not across the axis."""
+    lo, hi = min(values), max(values)
+    need = max(rel * max(abs(lo), abs(hi)), floor, (hi - lo) * 1.1)
+    mid = (lo + hi) / 2
+    top = mid + need / 2
+    if lo >= 0.0 and hi <= 1.0 and top > 1.0 + 0.05 * need:  # a score in [0, 1] (accuracy, R², AUROC)
+        top = 1.0 + 0.05 * need  # does not need an axis that runs up to 1.04
+    return [top - need, top]
+
+
 def figures_for(records: list[TrialRecord], report_json: dict[str, Any] | None, direction: str,
-                metric: str) -> dict[str, go.Figure]:
-    """Every figure of the report, by name (in page order); each degrades to an annotated placeholder."""
-    infos = param_infos(records)
+                metric: str, space: Any = None) -> dict[str, go.Figure]:
+    """Every figure of the report, by name (in page order); each degrades to an annotated placeholder.
+
+    `space` (the run's `automl.space.Space`) gives each parameter its type and scale; without it they are
+    inferred from the values."""
+    infos = param_infos(records, space)
     done = _complete(records)
     imp = importances(records, infos)
     order = _ranked_params(infos, imp, done)
     figs = {
         "history": history_figure(records, direction, metric),
+        "ecdf": ecdf_figure(records, direction, metric),
         "learning_curves": learning_curves_figure(records, direction, metric),
+        "pruning": pruning_figure(records, direction, metric),
         "importance": importance_figure(imp, len(done)),
         "parallel": parallel_figure(records, infos, order, direction, metric),
         "slice": slice_figure(records, infos, order, direction, metric),

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from automl.report.figures import FIGURES
+from automl.report.markdown import with_original_units
 from automl.store.records import STATES, TrialRecord, best_record, counts
 
 ERROR_HOOK = """<script>
@@ -61,9 +62,9 @@ def _e(x: Any) -> str:
 
 
 def _num(v: Any) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.4f}" if isinstance(v, float) and math.isfinite(v) else str(v)
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
 def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...] | None = None, css_id: str = "") -> str:
@@ -128,13 +129,19 @@ def final_tables(report: dict[str, Any] | None) -> str:
                      + "</pre></div></div>")
     tm = b.get("test_metrics", {}) or {}
     vm = b.get("val_metrics", {}) or {}
+    if vm:
+        vm = with_original_units(vm, tm, report)
     if tm or vm:
         keys = list(dict.fromkeys([*tm, *(k.removeprefix("val_") for k in vm)]))
+        rows: list[tuple[Any, ...]] = [(k, vm.get("val_" + k) if vm else "n/a", tm.get(k)) for k in keys]
+        unknown = [k for k, v, _ in rows if v is None or (isinstance(v, float) and not math.isfinite(v))]
         parts.append("<h3>Validation and test metrics of the best config</h3>")
-        parts.append(_table([(k, vm.get("val_" + k) if vm else "n/a", tm.get(k)) for k in keys],
-                            header=("metric", "validation", "test"), css_id="metrics"))
+        parts.append(_table(rows, header=("metric", "validation", "test"), css_id="metrics"))
         if b.get("val_note"):
             parts.append(f"<p>{_e(b['val_note'])}.</p>")
+        if vm and unknown:
+            parts.append(f'<p class="note" id="metrics-missing">— : no validation figure for {_e(", ".join(unknown))} '
+                         "(report.json records none, nor the target's scale to convert one).</p>")
     base = report.get("baselines") or []
     if base and tm:
         keys = [k for k in tm if not k.endswith("_original_units")]

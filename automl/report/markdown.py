@@ -10,8 +10,46 @@ import yaml
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
-        return f"{v:.4f}" if math.isfinite(v) else str(v)
+        return f"{v:.4f}" if math.isfinite(v) else "—"
     return "n/a" if v is None else str(v)
+
+
+ORIGINAL = "_original_units"
+
+
+def target_scale(report: dict[str, Any]) -> float | None:
+    """The regression target's training standard deviation (metrics are in units of it), or None."""
+    data = report.get("data") or {}
+    std = ((data.get("info") or {}).get("target_standardization") or {}).get("std")
+    if isinstance(std, list) and len(std) == 1 and isinstance(std[0], (int, float)) and math.isfinite(std[0]):
+        return float(std[0])
+    return None
+
+
+def with_original_units(val_metrics: dict[str, Any], test_metrics: dict[str, Any],
+                        report: dict[str, Any]) -> dict[str, Any]:
+    """Validation metrics completed with their `*_original_units` twins.
+
+    Finalize converts only the searched model's *test* RMSE/MAE back to the target's units (the baselines get
+    both), so the report's original-units row had no validation figure. The conversion is a product with the
+    target's training std, which report.json records; where it does not, the ratio test-in-units / test is the
+    same std. Without either, the value stays absent and the table says why."""
+    out = dict(val_metrics or {})
+    scale = target_scale(report)
+    for k, v in (test_metrics or {}).items():
+        base = k.removesuffix(ORIGINAL)
+        if not k.endswith(ORIGINAL) or _finite(out.get("val_" + k)) or not _finite(out.get("val_" + base)):
+            continue
+        s = scale
+        if s is None and _finite(v) and _finite(test_metrics.get(base)) and test_metrics[base]:
+            s = v / test_metrics[base]
+        if s is not None:
+            out["val_" + k] = out["val_" + base] * s
+    return out
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def render_markdown(report: dict[str, Any], model_summary: str) -> str:
@@ -37,7 +75,8 @@ def render_markdown(report: dict[str, Any], model_summary: str) -> str:
         lines += [f"Validation figures: {b['val_note']}.", ""]
     lines += ["| model | " + " | ".join(f"val {k}" for k in _keys(b)) + " | " + " | ".join(f"test {k}" for k in _keys(b))
               + " |", "|---" * (1 + 2 * len(_keys(b))) + "|"]
-    rows = [(f"searched (trial #{b['trial']})", b["val_metrics"], b["test_metrics"])]
+    rows = [(f"searched (trial #{b['trial']})", with_original_units(b["val_metrics"], b["test_metrics"], report)
+             if b["val_metrics"] else b["val_metrics"], b["test_metrics"])]
     rows += [(f"baseline: {x['name']}", x["val_metrics"], x["test_metrics"]) for x in report.get("baselines", [])]
     for name, vm, tm in rows:
         vals = [_fmt(vm.get("val_" + k)) if vm else "n/a" for k in _keys(b)] + [_fmt(tm.get(k)) for k in _keys(b)]
