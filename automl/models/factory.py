@@ -319,5 +319,7 @@ def check_space_factory(space: Any, data_spec: DataSpec, n: int = 20, seed: int 
                 return True
         except InfeasibleConfig as e:
             reasons.append(str(e))
+        except UserInputError as e:
+            raise UserInputError(f"Search space {space.source}: model.{FACTORY_KEY}: {e}") from None
     raise UserInputError(f"Search space {space.source}: model factory {config['model'][FACTORY_KEY]!r} declared "
                          f"all {n} sampled configs infeasible (e.g. {reasons[0]}); widen its hyperparameter ranges.")
