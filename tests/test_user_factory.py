@@ -4,7 +4,6 @@ predicted through `automl predict` and exported; bad factories stop the search b
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 from pathlib import Path
