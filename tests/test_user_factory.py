@@ -4,6 +4,7 @@ predicted through `automl predict` and exported; bad factories stop the search b
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -128,8 +129,10 @@ def monkeypatch_module():
 def test_optuna_search_finalize_and_cli_predict_reproduce_the_test_figure(optuna_run, tmp_path):
     run = automl.load_run(optuna_run)
     trials = run.trials()
-    assert len(trials) == 3 and set(trials["state"]) == {"COMPLETE"}, trials[["state", "reason"]]
-    assert len({w for w in trials["worker"]}) == 2  # two worker processes imported the factory
+    # the budget is shared; a worker that started its trial just before the count was reached may add one
+    assert 3 <= len(trials) <= 4 and set(trials["state"]) == {"COMPLETE"}, trials[["state", "reason"]]
+    pids = {int(str(w).rpartition(":")[2]) for w in trials["worker"]}
+    assert pids and os.getpid() not in pids  # worker processes imported the factory on their own
     report = run.report
     model = report["best"]["config"]["model"]
     assert model["factory"] == "fx_resnet:build"
@@ -166,11 +169,12 @@ def test_ray_backend_searches_the_same_factory(user_code, tmp_path, monkeypatch)
     pytest.importorskip("ray.tune")
     space = write_space(user_code, "fx_ray")
     monkeypatch.chdir(tmp_path)
-    cli("search", space, "--backend", "ray", "--trials", 2, "--max-concurrent", 2, "--scheduler", "fifo",
+    cli("search", space, "--backend", "ray", "--trials", 3, "--max-concurrent", 2, "--scheduler", "asha",
         "--selection", "best", "--results-dir", tmp_path / "results")
     run = automl.load_run(tmp_path / "results" / "fx_ray")
-    trials = run.trials()
-    assert len(trials) == 2 and set(trials["state"]) == {"COMPLETE"}, trials[["state", "reason"]]
+    trials = run.trials()  # in Ray worker processes, under the ASHA scheduler
+    assert len(trials) == 3 and set(trials["state"]) <= {"COMPLETE", "PRUNED"}, trials[["state", "reason"]]
+    assert (trials["state"] == "COMPLETE").any()
     assert run.report["best"]["config"]["model"]["factory"] == "fx_resnet:build"
     x, y = mnist1d_test_rows()
     acc = float(np.mean(run.load_model().predict(x).astype(int) == y))

@@ -225,9 +225,10 @@ def apply_model_arg(raw: dict[str, Any], model: Any) -> None:
     spec, folder = factory_spec_of(model)
     section = raw.get("model")
     keep = dict(section) if isinstance(section, Mapping) and "family" not in section else {}
-    keep.pop(PATH_KEY, None)
-    raw["model"] = {FACTORY_KEY: spec, **({PATH_KEY: folder} if folder else {}),
-                    **{k: v for k, v in keep.items() if k != FACTORY_KEY}}
+    keep.pop(FACTORY_KEY, None)
+    if folder:  # the function's own module folder wins over a folder the space named
+        keep[PATH_KEY] = folder
+    raw["model"] = {FACTORY_KEY: spec, **keep}
 
 
 # --- build and check ----------------------------------------------------------------------------------------
