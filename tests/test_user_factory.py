@@ -258,3 +258,27 @@ def test_built_in_families_still_reject_unknown_model_keys():
 
     with pytest.raises(SpaceError, match=r"model\.width: unknown key"):
         parse_space({"dataset": {"name": "wine"}, "model": {"family": "mlp", "width": 3}})
+
+
+def test_the_example_factory_fits_mnist1d_for_every_sampled_shape():
+    """examples/custom_model.yaml + my_models.py: valid, and each sampled config passes the start-of-search check."""
+    import torch
+
+    from automl.data import load_dataset
+    from automl.models import build_model, check_feasible
+    from automl.models.factory import check_factory
+    from automl.space import RandomSuggest, load_space, sample
+
+    space = load_space(Path(__file__).resolve().parents[1] / "examples" / "custom_model.yaml")
+    spec = load_dataset(space.dataset, base_dir=space.base_dir).spec
+    rng = RandomSuggest(0)
+    seen = set()
+    for _ in range(6):
+        config = sample(space.space, rng).config
+        assert config["model"]["factory"] == "my_models:build" and check_feasible(config, spec) is None
+        assert check_factory(config, spec)
+        m = config["model"]
+        seen.add((m["depth"], "dropout" in m))
+        model = build_model(config, spec)
+        assert model(torch.zeros(3, 1, 40)).shape == (3, 10)
+    assert {d for d, _ in seen} == {2, 3} and all(has == (d == 3) for d, has in seen)  # the `when:` condition
