@@ -161,8 +161,13 @@ def _write_data(data: Any, run_dir: Path, target: str | None) -> dict[str, Any]:
 
 
 def search(space: Any, data: Any = None, *, backend: str = "optuna", results_dir: str | Path = "results",
-           study: str | None = None, target: str | None = None, progress: Any = True, **options: Any) -> Run:
+           study: str | None = None, target: str | None = None, progress: Any = True, model: Any = None,
+           **options: Any) -> Run:
     """Search a space (YAML path, shipped name or dict), optionally on in-memory data; returns the Run.
+
+    `model`: your own factory `build(config, data_spec) -> nn.Module` (defined in an importable module, not in
+    `__main__`) or its "module:function" name, in place of the space's built-in family; the space's `model:`
+    keys (without `family`) are its hyperparameters. See automl/models/factory.py.
 
     `options` are the CLI's: trials, timeout, max_total_epochs, workers, seed, sampler, pruner, device, ...
     `progress`: True prints one line per finished trial (as the CLI does), False is silent, or a callable
@@ -176,6 +181,10 @@ def search(space: Any, data: Any = None, *, backend: str = "optuna", results_dir
     from automl.store.run import MANIFEST
 
     raw, base_dir = _space_dict(space)
+    if model is not None:
+        from automl.models.factory import apply_model_arg
+
+        apply_model_arg(raw, model)
     if "finalize" in options:
         raise UserInputError("search() does not finalize; call run.finalize(...) on the returned Run.")
     root = Path(results_dir)
@@ -217,6 +226,9 @@ def _start(raw: dict[str, Any], ds: dict[str, Any], data: Any, target: str | Non
         ds["path"] = str((base_dir / ds["path"]).resolve())
         raw["dataset"] = ds
     parse_space(raw, source="space", base_dir=base_dir)  # every problem reported before the search starts
+    from automl.models.factory import pin_factory_path
+
+    raw = dict(pin_factory_path(raw, base_dir))  # the run dir's copy must still find a model factory's module
     space_file = run_dir / "space.yaml"
     space_file.write_text(yaml.safe_dump(raw, sort_keys=False))
     return start_search(space_file, backend=backend, study=name, root=root, **options)

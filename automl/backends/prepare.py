@@ -99,7 +99,10 @@ def search_data(space: SearchSpace) -> tuple[Any, Any]:
 def check_some_feasible(space: SearchSpace, spec: Any, n: int = 200, seed: int = 0) -> None:
     """Refuse a space in which no sampled architecture fits the data (checked analytically, no training)."""
     from automl.models import check_feasible
+    from automl.models.factory import check_space_factory
 
+    if check_space_factory(space, spec):  # your own model: built and run on a batch, or exit 2 here
+        return
     rng = RandomSuggest(seed)
     reasons: Counter[str] = Counter()
     for _ in range(n):
@@ -119,10 +122,14 @@ def fix_base_dir(info: RunInfo, space: SearchSpace) -> None:
     """The run dir holds a copy of the space; relative dataset paths must still resolve against the original."""
     import yaml
 
+    from automl.models.factory import pin_factory_path
+
+    raw = pin_factory_path(space.raw, space.base_dir)  # a model factory's folder, made absolute
     if "path" in space.dataset and not Path(space.dataset["path"]).is_absolute() and space.base_dir is not None:
         path = space.base_dir / space.dataset["path"]
         path = path if path.exists() else Path(space.dataset["path"])
-        raw = {**space.raw, "dataset": {**space.raw["dataset"], "path": str(path.resolve())}}
+        raw = {**raw, "dataset": {**space.raw["dataset"], "path": str(path.resolve())}}
+    if raw is not space.raw:
         info.space_path.write_text(yaml.safe_dump(raw, sort_keys=False))
 
 

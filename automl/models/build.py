@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from automl.data.spec import DataSpec
+from automl.models.factory import build_factory_model, is_factory_model
 from automl.models.families import FAMILIES, GLOBAL_POOLS
 from automl.models.initializers import ACTIVATION_ATTR, initialize
 from automl.models.layers import LAYERS
@@ -56,7 +57,10 @@ def build_from_plan(plan: ModelPlan) -> Net:
     return model
 
 
-def build_model(config: Mapping[str, Any], data_spec: DataSpec) -> Net:
+def build_model(config: Mapping[str, Any], data_spec: DataSpec) -> nn.Module:
     """The network for a sampled config (`config["model"]`); InfeasibleConfig (a ValueError) with the reason
-    `check_feasible` gives before any weight is allocated."""
+    `check_feasible` gives before any weight is allocated. A `model.factory` config is the user's own module
+    (automl/models/factory.py), built by their function."""
+    if is_factory_model(config.get("model") if isinstance(config, Mapping) else None):
+        return build_factory_model(config, data_spec)
     return build_from_plan(plan_model(config, data_spec))

@@ -13,6 +13,7 @@ from typing import Any
 
 from automl.data.spec import DataSpec
 from automl.models.config import ModelConfig
+from automl.models.factory import is_factory_model
 from automl.models.families import FAMILIES, pooled_features
 from automl.models.layers import LAYERS
 
@@ -108,6 +109,8 @@ def plan_model(config: Mapping[str, Any] | ModelConfig, data_spec: DataSpec) -> 
 def check_feasible(config: Mapping[str, Any], data_spec: DataSpec) -> str | None:
     """None if `build_model(config, data_spec)` will succeed, else a human-readable reason why not. Invalid
     values (unknown activation, dropout >= 1) raise ValueError: bugs of the space, not points of it."""
+    if isinstance(config, Mapping) and is_factory_model(config.get("model")):
+        return None  # the user's own model: checked by a forward pass at search start (models/factory.py)
     return plan_model(config, data_spec).reason
 
 

@@ -496,7 +496,13 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
             p.unknown("search", k, SEARCH_KEYS)
         elif v is not None:
             p.fixed(f"search.{k}", v, SEARCH_KEYS[k])
-    model = p.section("model", data.get("model"), MODEL_KEYS)
+    model_raw = data.get("model")
+    if isinstance(model_raw, dict) and "factory" in model_raw:  # your own model: automl/models/factory.py
+        from automl.models.factory import factory_model_section
+
+        model = factory_model_section(p, model_raw, base_dir)
+    else:
+        model = p.section("model", model_raw, MODEL_KEYS)
     training = p.section("training", data.get("training"), TRAINING_KEYS)
     if task is not None:
         _check_loss_fits_task(p, training, task)
