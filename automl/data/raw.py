@@ -12,8 +12,6 @@ from automl.data.config import DatasetConfig
 from automl.data.errors import DataError
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # repo root when running from a checkout
-DATA_OPTION = ("`--data PATH` (automl search, automl spaces validate) or data=PATH (automl.search) points the "
-               "space at your own file")
 
 
 def parse_config(source: DatasetConfig | Mapping) -> DatasetConfig:
@@ -66,7 +64,8 @@ def resolve_path(path: str | Path, base_dir: Path | None = None) -> Path:
 
 def expected_file(cfg: DatasetConfig) -> str:
     """What the file a `dataset:` section names must hold, in words (for a 'not found' message)."""
-    fmt = cfg.format or ("npz" if str(cfg.path).lower().endswith(".npz") else None)
+    suffixes = [x.lower().lstrip(".") for x in Path(str(cfg.path)).suffixes]
+    fmt = cfg.format or next((x for x in reversed(suffixes) if x in ("npz", "csv", "tsv", "parquet")), None)
     if fmt == "npz":
         if cfg.classes:
             keys = ", ".join(f"{k} (class {v})" for k, v in sorted(cfg.classes.items(), key=lambda kv: kv[1]))
@@ -92,6 +91,21 @@ def expected_file(cfg: DatasetConfig) -> str:
     return what
 
 
+def data_path(cfg: DatasetConfig, base_dir: Path | None = None) -> Path:
+    """The file of a `dataset: {path: ...}` section; when it is missing, the error says what it must hold and
+    how to point the space at the user's copy."""
+    assert cfg.path is not None
+    try:
+        return resolve_path(cfg.path, base_dir)
+    except DataError as e:
+        if "not found" not in e.detail:
+            raise
+        name = Path(str(cfg.path)).name
+        raise DataError(e.source, f"{e.detail}. The file must be {expected_file(cfg)}. To use your copy, pass "
+                        f"`--data /path/to/{name}` to automl search or automl spaces validate (data=... in "
+                        "automl.search)", key=e.key) from None
+
+
 def read_raw(source: DatasetConfig | Mapping, *, base_dir: Path | None = None) -> tuple[DatasetConfig, object]:
     """(config, RawData): a built-in or a CSV/TSV/Parquet/NPZ file read and checked, before any split."""
     from automl.data.builtin import read_builtin
@@ -100,14 +114,7 @@ def read_raw(source: DatasetConfig | Mapping, *, base_dir: Path | None = None) -
     cfg = parse_config(source)
     if cfg.name is not None:
         return cfg, read_builtin(cfg.name)
-    assert cfg.path is not None
-    try:
-        path = resolve_path(cfg.path, base_dir)
-    except DataError as e:
-        if "not found" not in e.detail:
-            raise
-        raise DataError(e.source, f"{e.detail}. The file must be {expected_file(cfg)}; {DATA_OPTION}",
-                        key=e.key) from None
+    path = data_path(cfg, base_dir)
     fmt = infer_format(path, cfg.format)
     src = str(path)
     return cfg, read_npz(path, cfg, src) if fmt == "npz" else read_table(path, fmt, cfg, src)
