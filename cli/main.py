@@ -122,10 +122,18 @@ def search(
                    cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
     if data is not None:  # the API's path: the run keeps a copy of the space pointed at this file
         from automl.api import search as api_search
+        from automl.space import load_space
+        from automl.space.errors import UserInputError
         from automl.space.validate import check_data_file
+        from automl.store.run import MANIFEST
 
-        info = api_search(str(resolve_space(space)), data=check_data_file(data), backend=backend, study=study,
-                          results_dir=results_dir, **options).info
+        path, file = resolve_space(space), check_data_file(data)
+        name = study or load_space(path).name  # the study name a search without --data would get
+        if (results_dir / name / MANIFEST).exists():
+            raise UserInputError(f"Run directory {(results_dir / name).resolve()} already holds study {name!r}. "
+                                 f"Continue it with `automl resume {results_dir / name}`, or pick another name with "
+                                 "--study NAME (nothing was changed).")
+        info = api_search(str(path), data=file, backend=backend, study=name, results_dir=results_dir, **options).info
     else:
         info = start_search(resolve_space(space), backend=backend, study=study, root=results_dir, **options)
     printer.done(info)

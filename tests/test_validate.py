@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +164,14 @@ def test_shipped_spaces_validate_with_their_data():
         pytest.skip("shared data file missing: hemolytic.npz (the other shipped spaces were checked)")
 
 
+def test_validating_with_the_data_loads_no_torch():
+    code = ("import sys; from automl.space.validate import validate_space; "
+            "validate_space('examples/wine_tutorial.yaml'); print(sorted(m for m in ('torch', 'ray', 'optuna') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
 # --- conditions on a parameter whose own value is invalid -----------------------------------------------------
 
 @pytest.mark.parametrize(("section", "bad_path"), [
@@ -211,6 +221,8 @@ def test_search_data_option_runs_on_the_given_file(wine_csv, tmp_path):
     from automl.api import load_run
 
     assert [r.state for r in load_run(tmp_path / "on_csv").records()] == ["COMPLETE"]
+    again = one_line(cli("search", space, "--data", wine_csv, "--results-dir", tmp_path, code=2).output)
+    assert "already holds study 'on_csv'" in again and "automl resume" in again
 
 
 def test_api_and_cli_repoint_the_dataset_by_one_rule():
