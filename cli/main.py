@@ -391,9 +391,9 @@ def spaces_validate(
     bad = 0
     for f in files:
         try:
-            s = validate_space(resolve_space(f), data=data, check_data=not skip_data)
-            typer.echo(f"OK   {f}: {s.name}, {len(s.space.iter_params())} parameters"
-                       f"{' (data not checked)' if skip_data else ''}")
+            v = validate_space(resolve_space(f), data=data, check_data=not skip_data)
+            typer.echo(f"OK   {f}: {v.space.name}, {len(v.space.space.iter_params())} parameters; "
+                       f"{'data not checked' if v.data is None else 'data ' + v.data}")
         except UserInputError as e:
             bad += 1
             typer.echo(str(e), err=True)

@@ -94,11 +94,16 @@ def _cases(csv: Path) -> dict[str, tuple[dict, str, list[str]]]:
                                                ["multiclass"]),
         "declared task the data contradicts": ({"task": "binary"}, "task", ["'binary' does not match the data",
                                                                             "multiclass"]),
+        "no config fits the data": ({"dataset": {"name": "digits"},  # 8x8 images: two valid 7x7 convs never fit
+                                     "model": {"family": "cnn", "n_conv_blocks": 2,
+                                               "conv_blocks": {"kernel_size": 7, "padding": "valid"}}},
+                                    "model", ["none of 200 sampled configs is feasible", "(1, 8, 8)"]),
     }
 
 
 CASES = ["wrong data path", "target typo", "unknown dataset key", "split sums to 1.1",
-         "val_auroc on a multiclass table", "val_auroc on a multiclass built-in", "declared task the data contradicts"]
+         "val_auroc on a multiclass table", "val_auroc on a multiclass built-in", "declared task the data contradicts",
+         "no config fits the data"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -128,7 +133,7 @@ def test_skip_data_checks_the_file_alone(tmp_path):
     space = write_space(tmp_path, dataset={"path": "elsewhere/table.csv", "target": "y"})
     assert "not found" in cli("spaces", "validate", space, code=2).output
     out = cli("spaces", "validate", "--skip-data", space).output
-    assert "OK   " in out and "(data not checked)" in out
+    assert "OK   " in out and "data not checked" in out
     bad = write_space(tmp_path, "bad", dataset={"path": "elsewhere/table.csv", "targets": "y"})
     assert "dataset.targets" in cli("spaces", "validate", "--skip-data", bad, code=2).output  # schema still checked
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from automl.data.config import DatasetConfig
 from automl.data.errors import DataError
+from automl.data.spec import DataSpec
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # repo root when running from a checkout
 
@@ -118,3 +120,23 @@ def read_raw(source: DatasetConfig | Mapping, *, base_dir: Path | None = None) -
     fmt = infer_format(path, cfg.format)
     src = str(path)
     return cfg, read_npz(path, cfg, src) if fmt == "npz" else read_table(path, fmt, cfg, src)
+
+
+def raw_spec(raw: Any) -> DataSpec:
+    """The `DataSpec` the loaded dataset will have, from the rows before the split, without torch (for
+    `automl spaces validate`'s feasibility check). A table's width counts its categories over all rows where the
+    loader counts the train rows': the same unless a category is absent from the train split."""
+    from automl.data.files import TableEncoder
+
+    if raw.table is not None:
+        shape: tuple[int, ...] = (len(TableEncoder(standardize=False).fit(raw.table).feature_names),)
+        kind, vocab = "flat", 0
+    else:
+        shape, kind, vocab = tuple(int(d) for d in raw.x.shape[1:]), raw.kind, raw.vocab_size
+    if raw.task == "regression":
+        n_classes, n_outputs = 0, int(raw.y.reshape(len(raw.y), -1).shape[1])
+    else:
+        n_classes = len(raw.class_names)
+        n_outputs = 1 if raw.task == "binary" else n_classes
+    return DataSpec(name=raw.name, task=raw.task, input_kind=kind, input_shape=shape, n_classes=n_classes,
+                    n_outputs=n_outputs, vocab_size=vocab, class_names=tuple(raw.class_names))

@@ -109,8 +109,8 @@ def task_issues(declared: str | None, metric: str, task: str) -> list[Issue]:
         issues.append(Issue("task", f"{fmt(declared)} does not match the data, which is a {task} task; set "
                             f"task: {task} (or dataset.task to read the target as {declared}), or remove `task:`"))
     if metric not in metrics_for(task):
-        issues.append(Issue("objective.metric", f"{fmt(metric)} is not available for a {task} task (the data's)"
-                            f"{did_you_mean(metric, metrics_for(task))}; allowed: {', '.join(metrics_for(task))}"))
+        issues.append(Issue("objective.metric", f"{fmt(metric)} is not available for a {task} task (the data's); "
+                            f"allowed: {', '.join(metrics_for(task))}"))
     return issues
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,17 @@ def with_data(raw: Mapping[str, Any], data: str | Path, option: str = "--data") 
     return out
 
 
-def validate_space(path: str | Path, *, data: str | Path | None = None, check_data: bool = True) -> SearchSpace:
+@dataclass
+class Validated:
+    """A space that passed: the parsed space, and what was read of its data (None when the data was not checked)."""
+
+    space: SearchSpace
+    data: str | None = None
+
+
+def validate_space(path: str | Path, *, data: str | Path | None = None, check_data: bool = True) -> Validated:
     """Check a space file as `search` would (with `data` replacing its dataset file); raises `SpaceError` with
-    every problem found, or returns the parsed space."""
+    every problem found."""
     source = str(path)
     doc = read_yaml(path)
     base_dir = Path(path).resolve().parent
@@ -66,18 +75,21 @@ def validate_space(path: str | Path, *, data: str | Path | None = None, check_da
         space = parse_space(doc, source=source, base_dir=base_dir)
     except SpaceError as e:
         issues += e.issues
+    facts: list[str] = []
     if check_data and isinstance(doc, Mapping) and isinstance(doc.get("dataset"), Mapping):
-        issues += data_issues(doc, base_dir, space)
+        issues += data_issues(doc, base_dir, space, facts)
     if issues:
         raise SpaceError(source, issues)
     assert space is not None
-    return space
+    return Validated(space, facts[0] if facts else None)
 
 
-def data_issues(doc: Mapping[str, Any], base_dir: Path | None, space: SearchSpace | None = None) -> list[Issue]:
-    """The problems only the data shows: read it as `search` does, then ask `task_issues` as `search` does."""
+def data_issues(doc: Mapping[str, Any], base_dir: Path | None, space: SearchSpace | None = None,
+                facts: list[str] | None = None) -> list[Issue]:
+    """The problems only the data shows: read it as `search` does, then ask `task_issues` and the feasibility
+    check as `search` does. `facts` receives a one-line description of the data read."""
     from automl.data.errors import DataError
-    from automl.data.raw import read_raw, resolve_path
+    from automl.data.raw import raw_spec, read_raw, resolve_path
 
     ds = dict(doc["dataset"])
     bad = dataset_issues(ds)
@@ -100,17 +112,28 @@ def data_issues(doc: Mapping[str, Any], base_dir: Path | None, space: SearchSpac
         if missing:
             return missing
         _, raw = read_raw(ds, base_dir=base_dir)
+        spec = raw_spec(raw)
     except DataError as e:
         return [_issue(e)]
-    if space is not None:
-        declared, metric = space.task, space.objective.metric
-    else:  # the schema failed elsewhere: still check what can be read of task and objective
+    if facts is not None:
+        facts.append(f"{raw.source}: {spec.task}, {len(raw.y)} rows, {spec.input_kind} input "  # type: ignore[attr-defined]
+                     f"{tuple(spec.input_shape)}")
+    if space is None:  # the schema failed elsewhere: still check what can be read of task and objective
         declared = doc.get("task") if doc.get("task") in TASKS else None
         obj = doc.get("objective")
         metric = obj.get("metric") if isinstance(obj, Mapping) else obj
         if not isinstance(metric, str) or metric not in metrics_for(None):
             return []
-    return task_issues(declared, metric, raw.task)  # type: ignore[attr-defined]
+        return task_issues(declared, metric, spec.task)
+    issues = task_issues(space.task, space.objective.metric, spec.task)
+    if not issues:
+        from automl.backends.prepare import check_some_feasible
+
+        try:
+            check_some_feasible(space, spec)
+        except UserInputError as e:
+            issues.append(Issue("model", str(e).split(": ", 1)[-1]))
+    return issues
 
 
 def _missing_columns(ds: dict[str, Any], base_dir: Path | None) -> list[Issue]:
