@@ -2,8 +2,9 @@
 
 Schema (every section, `dataset:` included) first; then, unless the data checks are skipped, the data itself,
 read by the loader `search` uses (`automl.data.raw.read_raw`): the file exists and parses, the target and the
-named columns exist, the task (given or inferred from the data) fits the declared `task:` and the objective.
-Every problem that can be found in one pass is reported together in one `SpaceError`.
+named columns exist, the task (given or inferred from the data) fits the declared `task:` and the objective,
+and some sampled architecture fits the data's shape (`check_some_feasible`, as `search` runs it). Every problem
+that can be found in one pass is reported together in one `SpaceError`. Torch is never imported.
 """
 
 from __future__ import annotations
