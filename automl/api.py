@@ -15,9 +15,6 @@ from typing import Any
 
 from automl.space.errors import UserInputError
 
-_FILE_KEYS = ("target", "task", "features", "drop", "classes", "standardize", "standardize_target", "split",
-              "subsample", "format", "x_key", "y_key", "input")
-
 
 class Run:
     """A run directory: its trials, best config, report and finalized model."""
@@ -214,12 +211,10 @@ def _start(raw: dict[str, Any], ds: dict[str, Any], data: Any, target: str | Non
     from automl.backends.prepare import start_search
     from automl.space import parse_space
 
-    if data is not None:
-        kept = {k: v for k, v in ds.items() if k in _FILE_KEYS}
-        if "name" in ds:  # a built-in's file-only keys do not apply; keep its split and standardization
-            kept = {k: v for k, v in kept.items() if k in ("split", "standardize", "standardize_target", "subsample")}
-        keys = _write_data(data, run_dir, target)
-        raw["dataset"] = {**kept, **keys}
+    if data is not None:  # the same rule as the CLI's --data PATH
+        from automl.space.validate import point_at_file
+
+        raw["dataset"] = point_at_file(ds, _write_data(data, run_dir, target))
     elif target is not None:
         raise UserInputError("target= applies with data=...; in a space file set dataset.target.")
     elif "path" in ds and base_dir is not None and not Path(ds["path"]).is_absolute():

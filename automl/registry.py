@@ -53,6 +53,10 @@ class Registry(Generic[T]):
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
 
+    def doc(self, name: str) -> str:
+        """The one-line description an entry was registered with (docs/CONFIG.md lists them)."""
+        return self._entries[self.canonical(name)].doc
+
     def aliases(self) -> dict[str, str]:
         return dict(self._aliases)
 

@@ -32,6 +32,8 @@ SELECTION_HELP = ("noise: when the top trials are within validation noise, re-sc
 
 
 StorageOpt = Annotated[str | None, typer.Option("--storage", help="Optuna storage URL (default: sqlite in the run dir).")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Data file (CSV/TSV/Parquet/NPZ) replacing the space's "
+                                              "dataset file; its target, split and class settings still apply.")]
 
 
 def user_errors(fn):
@@ -98,10 +100,13 @@ def search(
     cpus_per_trial: Annotated[float | None, typer.Option(help="Ray: CPUs per trial, also its torch threads (default 1)")] = None,
     gpus_per_trial: Annotated[float | None, typer.Option(help="Ray: GPUs per trial; fractions share a GPU (default 0)")] = None,
     storage_path: Annotated[str | None, typer.Option(help="Ray: folder, shared filesystem or cloud URI for Tune's experiment (default: the run dir)")] = None,
+    data: DataOpt = None,
 ) -> None:
     """Run a search, then finalize: the best config (chosen on validation) is tested once on the sealed test split.
 
     Example: automl search mnist1d_cnn --trials 30 --workers 2
+
+    On your own copy of a space's data: automl search hemolytic_token_cnn --data ~/data/hemolytic.npz
 
     On a Ray cluster: automl search mnist1d_cnn --backend ray --address auto --scheduler asha
     """
@@ -109,13 +114,28 @@ def search(
     from automl.report.progress import ProgressPrinter
 
     printer = ProgressPrinter()
-    info = start_search(resolve_space(space), backend=backend, study=study, root=results_dir, storage=storage,
-                        progress=printer, trials=trials, timeout=timeout, max_total_epochs=max_total_epochs,
-                        sampler=sampler, pruner=pruner, workers=workers, seed=seed, device=device,
-                        trials_per_gpu=trials_per_gpu, precision=precision,
-                        compile=compile, trial_timeout=trial_timeout, threads=threads, address=address,
-                        scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
-                        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
+    options = dict(storage=storage, progress=printer, trials=trials, timeout=timeout, max_total_epochs=max_total_epochs,
+                   sampler=sampler, pruner=pruner, workers=workers, seed=seed, device=device,
+                   trials_per_gpu=trials_per_gpu, precision=precision,
+                   compile=compile, trial_timeout=trial_timeout, threads=threads, address=address,
+                   scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
+                   cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
+    if data is not None:  # the API's path: the run keeps a copy of the space pointed at this file
+        from automl.api import search as api_search
+        from automl.space import load_space
+        from automl.space.errors import UserInputError
+        from automl.space.validate import check_data_file
+        from automl.store.run import MANIFEST
+
+        path, file = resolve_space(space), check_data_file(data)
+        name = study or load_space(path).name  # the study name a search without --data would get
+        if (results_dir / name / MANIFEST).exists():
+            raise UserInputError(f"Run directory {(results_dir / name).resolve()} already holds study {name!r}. "
+                                 f"Continue it with `automl resume {results_dir / name}`, or pick another name with "
+                                 "--study NAME (nothing was changed).")
+        info = api_search(str(path), data=file, backend=backend, study=name, results_dir=results_dir, **options).info
+    else:
+        info = start_search(resolve_space(space), backend=backend, study=study, root=results_dir, **options)
     printer.done(info)
     _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
                   selection=selection)
@@ -353,19 +373,27 @@ def spaces_show(name: Annotated[str, typer.Argument(help="Shipped space name or 
 
 @spaces_app.command("validate")
 @user_errors
-def spaces_validate(files: Annotated[list[str], typer.Argument(help="Space YAML files or shipped names.")]) -> None:
-    """Validate space files; every problem is listed with its field path. Exit code 2 if any is invalid.
+def spaces_validate(
+    files: Annotated[list[str], typer.Argument(help="Space YAML files or shipped names.")],
+    data: DataOpt = None,
+    skip_data: Annotated[bool, typer.Option("--skip-data", help="Check the file alone, not its data (for a space "
+                                            "validated away from its data).")] = False,
+) -> None:
+    """Validate space files as `automl search` would: every section's keys and values, then the data (the file
+    exists and reads, the target and named columns exist, the task given or inferred fits `task:` and the
+    objective metric). Every problem is listed with its field path. Exit code 2 if any is invalid.
 
     Example: automl spaces validate search_spaces/*.yaml
     """
-    from automl.space import load_space
     from automl.space.errors import UserInputError
+    from automl.space.validate import validate_space
 
     bad = 0
     for f in files:
         try:
-            s = load_space(resolve_space(f))
-            typer.echo(f"OK   {f}: {s.name}, {len(s.space.iter_params())} parameters")
+            v = validate_space(resolve_space(f), data=data, check_data=not skip_data)
+            typer.echo(f"OK   {f}: {v.space.name}, {len(v.space.space.iter_params())} parameters; "
+                       f"{'data not checked' if v.data is None else 'data ' + v.data}")
         except UserInputError as e:
             bad += 1
             typer.echo(str(e), err=True)

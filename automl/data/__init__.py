@@ -8,7 +8,8 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "dataset": ("Dataset", "SealedSplit", "Split"),
     "errors": ("DataError",),
     "files": ("TableEncoder",),
-    "load": ("load_dataset", "resolve_path"),
+    "load": ("load_dataset",),
+    "raw": ("read_raw", "resolve_path"),
     "spec": ("DataSpec", "InputKind", "Task"),
     "splits": ("split_from_column", "split_indices", "subsample_indices"),
 })

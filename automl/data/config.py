@@ -28,12 +28,13 @@ class SplitConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    train: float = 0.8
-    val: float = 0.1
-    test: float = 0.1
-    seed: int = 0
-    stratify: bool = True
-    column: str | None = None
+    train: float = Field(0.8, description="train fraction, in (0, 1); the three ratios sum to 1")
+    val: float = Field(0.1, description="validation fraction: trials are scored and early-stopped on it")
+    test: float = Field(0.1, description="test fraction, sealed until finalize")
+    seed: int = Field(0, description="seed of the split and of `subsample`")
+    stratify: bool = Field(True, description="keep class proportions in every split (classification)")
+    column: str | None = Field(None, description="column (NPZ: key) whose values train / val / test give the "
+                               "split; ratios are then ignored")
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> SplitConfig:

@@ -7,81 +7,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import ValidationError
 
 from automl.data.arrays import apply_standardizer, fit_standardizer, standardization_info
-from automl.data.builtin import read_builtin
 from automl.data.config import DatasetConfig
 from automl.data.dataset import Dataset, SealedSplit, Split
 from automl.data.errors import DataError
-from automl.data.files import RawData, TableEncoder, infer_format, read_npz, read_table
+from automl.data.files import RawData, TableEncoder
 from automl.data.preprocess import array_preprocessor, table_preprocessor
+from automl.data.raw import parse_config, read_raw, resolve_path  # noqa: F401 (re-exported)
 from automl.data.spec import DataSpec
 from automl.data.splits import split_from_column, split_indices, subsample_indices
 
 MAX_INFO_NAMES = 64
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]  # repo root when running from a checkout
-
-
-def parse_config(source: DatasetConfig | Mapping) -> DatasetConfig:
-    """DatasetConfig from itself or a dict; pydantic errors become one DataError paragraph."""
-    if isinstance(source, DatasetConfig):
-        return source
-    if not isinstance(source, Mapping):
-        raise DataError(
-            "dataset", f"the dataset section must be a mapping, got {type(source).__name__}: {source!r}"
-        )
-    try:
-        return DatasetConfig.model_validate(dict(source))
-    except ValidationError as e:
-        where = source.get("path") or source.get("name") or "dataset"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'dataset'}: {err['msg'].removeprefix('Value error, ')}"
-            + (f" (got {err['input']!r})" if err["type"] not in ("missing",) and err["loc"] else "")
-            for err in e.errors()
-        )
-        key = ".".join(str(p) for p in e.errors()[0]["loc"]) if e.errors() else None
-        raise DataError(str(where), f"invalid dataset config: {problems}", key=key) from e
-
-
-def resolve_path(path: str | Path, base_dir: Path | None = None) -> Path:
-    """Absolute path, or relative to base_dir (the YAML's folder), then the CWD, then the project root."""
-    p = Path(path).expanduser()
-    if p.is_absolute():
-        candidates = [p]
-    else:
-        candidates = [Path(base_dir) / p] if base_dir is not None else []
-        candidates += [Path.cwd() / p, _PROJECT_ROOT / p]
-    seen: list[Path] = []
-    for c in candidates:
-        if c not in seen:
-            seen.append(c)
-        if c.is_file():
-            return c.resolve()
-    dirs = [c for c in seen if c.is_dir()]
-    if dirs:
-        raise DataError(
-            str(path), f"path {str(path)!r} is a directory ({dirs[0]}); point `path` at a file", key="path"
-        )
-    raise DataError(
-        str(path),
-        f"data file {str(path)!r} not found; looked in: {', '.join(str(c) for c in seen)}. Relative paths are "
-        "resolved against the YAML file's folder, then the working directory",
-        key="path",
-    )
 
 
 def load_dataset(source: DatasetConfig | Mapping, *, base_dir: Path | None = None) -> Dataset:
     """Load a built-in or a CSV/TSV/Parquet/NPZ file as a Dataset (raises DataError for bad data/config)."""
-    cfg = parse_config(source)
-    if cfg.name is not None:
-        raw = read_builtin(cfg.name)
-    else:
-        assert cfg.path is not None
-        path = resolve_path(cfg.path, base_dir)
-        fmt = infer_format(path, cfg.format)
-        src = str(path)
-        raw = read_npz(path, cfg, src) if fmt == "npz" else read_table(path, fmt, cfg, src)
+    cfg, raw = read_raw(source, base_dir=base_dir)  # the reading `automl spaces validate` does too
     return _finish(raw, cfg)
 
 

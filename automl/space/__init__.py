@@ -10,4 +10,5 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
                  "sample"),
     "schema": ("Objective", "SearchSpace", "load_space", "parse_space", "read_yaml"),
     "shipped": ("resolve_space", "shipped_dir", "shipped_spaces"),
+    "validate": ("validate_space",),
 })

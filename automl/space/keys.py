@@ -23,8 +23,9 @@ class Key:
             return "one of " + ", ".join(self.choices)
         if self.kind == "bool":
             return "true or false"
-        lo = "-inf" if self.lo is None else f"{self.lo:g}"
-        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        num = (lambda x: str(int(x))) if self.kind == "int" else (lambda x: f"{x:g}")
+        lo = "-inf" if self.lo is None else num(self.lo)
+        hi = "inf" if self.hi is None else num(self.hi)
         what = "an integer" if self.kind == "int" else "a number"
         return f"{what} in {'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
 

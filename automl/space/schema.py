@@ -95,13 +95,23 @@ class SearchSpace:
 
     def resolve_objective(self, task: str) -> Objective:
         """The objective once the task is known (file datasets may infer it only when loaded)."""
-        if self.objective.metric not in metrics_for(task):
-            raise SpaceError(
-                self.source,
-                [Issue("objective.metric", f"{fmt(self.objective.metric)} is not available for a {task} task; "
-                       f"allowed: {', '.join(metrics_for(task))}")],
-            )
+        issues = task_issues(self.task, self.objective.metric, task)
+        if issues:
+            raise SpaceError(self.source, issues)
         return self.objective
+
+
+def task_issues(declared: str | None, metric: str, task: str) -> list[Issue]:
+    """What the data's task (given or inferred) rules out: a declared `task:` it contradicts, an objective metric
+    it does not report. `search` and `spaces validate` both ask this, so they cannot disagree."""
+    issues = []
+    if declared is not None and declared != task:
+        issues.append(Issue("task", f"{fmt(declared)} does not match the data, which is a {task} task; set "
+                            f"task: {task} (or dataset.task to read the target as {declared}), or remove `task:`"))
+    if metric not in metrics_for(task):
+        issues.append(Issue("objective.metric", f"{fmt(metric)} is not available for a {task} task (the data's); "
+                            f"allowed: {', '.join(metrics_for(task))}"))
+    return issues
 
 
 # --- YAML reading -------------------------------------------------------------------------------------------
@@ -148,6 +158,7 @@ class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
         self.issues: list[Issue] = []
+        self.invalid: set[str] = set()  # paths of declared parameters whose own value is invalid (reported already)
 
     def err(self, path: str, msg: str) -> None:
         self.issues.append(Issue(path, msg))
@@ -165,15 +176,18 @@ class _Parser:
             for k in unknown:
                 self.unknown(path, k, SPEC_KEYS)
             if unknown:
+                self.invalid.add(path)
                 return None
             when_raw = raw.get("when")
             dist = self.dist(path, raw, key)
         elif isinstance(raw, list):
             self.err(path, f"a list is not a parameter value: write {{choices: {fmt(raw)}}} to search over it")
+            self.invalid.add(path)
             return None
         else:
             dist = self.fixed(path, raw, key)
         if dist is None:
+            self.invalid.add(path)
             return None
         when = self.when_raw(path, when_raw)
         return Param(name=name, dist=dist, when=when)  # condition paths resolved later
@@ -362,6 +376,8 @@ def _resolve(space_root: Section, p: _Parser) -> Section:
         conds = []
         for c in q.when:
             target = absolute(sec, block, c.path)
+            if target is None and _names_invalid(p.invalid, sec, block, c.path):
+                continue  # the parameter exists but its own value is wrong: that error is reported already
             if target is None:
                 names = [k.split(".")[-1] for k in index] + list(index)
                 hint = did_you_mean(c.path, names) or did_you_mean(c.path, [*MODEL_KEYS, *TRAINING_KEYS, *CONV_KEYS])
@@ -393,6 +409,12 @@ def _resolve(space_root: Section, p: _Parser) -> Section:
                 kids.append(Repeat(c.name, c.count, _order_body(body, c), c.shared))
         new_sections.append(Section(sec.name, _topo(sec.name, kids, p)))
     return Section("", tuple(new_sections))
+
+
+def _names_invalid(invalid: set[str], sec: str, block: Repeat | None, ref: str) -> bool:
+    """Does a condition's reference name a declared parameter that failed its own validation?"""
+    cands = {ref, f"{sec}.{ref}"} | ({f"{sec}.{block.name}.{ref.split('.')[-1]}"} if block is not None else set())
+    return bool(cands & invalid)
 
 
 def _is_int_dist(d: Any) -> bool:
@@ -482,6 +504,8 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
     if not isinstance(dataset, dict) or not ({"name", "path"} & set(dataset)):
         p.err("dataset", f"{fmt(dataset)} must be a mapping with `name` (a built-in dataset) or `path` (a CSV, Parquet or NPZ file)")
         dataset = {}
+    else:
+        p.issues += dataset_issues(dataset)
     task = data.get("task")
     if task is not None and task not in TASKS:
         p.err("task", f"{fmt(task)} is not a task{did_you_mean(task, TASKS)}; allowed: {', '.join(TASKS)}")
@@ -513,6 +537,37 @@ def parse_space(data: Any, source: str = "<space>", base_dir: Path | None = None
         name=name, source=source, dataset=dataset, task=task, objective=objective, space=Space(root),
         search=dict(search), description=str(data.get("description") or ""), raw=data, base_dir=base_dir,
     )
+
+
+def dataset_issues(dataset: dict[str, Any]) -> list[Issue]:
+    """The `dataset:` section checked by the loader's own model (`DatasetConfig`), every problem as an Issue:
+    unknown keys with a suggestion, split ratios that do not sum to 1, wrong types and values."""
+    from pydantic import ValidationError
+
+    from automl.data.config import DatasetConfig, SplitConfig
+
+    try:
+        DatasetConfig.model_validate(dict(dataset))
+    except ValidationError as e:
+        return [_pydantic_issue(err, DatasetConfig, SplitConfig) for err in e.errors()]
+    return []
+
+
+def _pydantic_issue(err: Any, top: Any, split: Any) -> Issue:
+    loc = [str(x) for x in err["loc"]]
+    path = ".".join(["dataset", *loc])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    model = split if loc[:1] == ["split"] else top
+    fields = list(model.model_fields)
+    if err["type"] == "extra_forbidden":
+        return Issue(path, f"unknown key{did_you_mean(loc[-1], fields)}; allowed keys: {', '.join(fields)}")
+    if err["type"] == "literal_error":
+        allowed = [x.strip(" '") for x in str(err.get("ctx", {}).get("expected", "")).replace(" or ", ",").split(",")]
+        return Issue(path, f"{fmt(err['input'])} is not allowed{did_you_mean(err['input'], allowed)}; expected one of "
+                           f"{', '.join(a for a in allowed if a)}")
+    if not loc or (err["type"] == "value_error" and loc == ["split"]):
+        return Issue(path, msg)
+    return Issue(path, f"{fmt(err['input'])}: {msg}")
 
 
 def _check_loss_fits_task(p: _Parser, training: Section, task: str) -> None:
