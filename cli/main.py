@@ -50,12 +50,22 @@ def user_errors(fn):
             typer.echo(f"Failed: {e}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt as e:  # Ctrl-C: 130; SIGTERM (automl.backends.stop.Terminated): 143
-            how = " by SIGTERM" if getattr(e, "exit_code", 130) == 143 else ""
-            typer.echo(f"\nInterrupted{how}. Finished trials are kept in the storage; continue with "
-                       "`automl resume RUN`.", err=True)
+            typer.echo(interrupted_message(e), err=True)
             raise typer.Exit(getattr(e, "exit_code", 130)) from None
 
     return wrapper
+
+
+def interrupted_message(e: BaseException) -> str:
+    """What a Ctrl-C or SIGTERM left: the run it names (`run_dir`, set by the search) and how to go on with it."""
+    how = " by SIGTERM" if getattr(e, "exit_code", 130) == 143 else ""
+    run_dir = getattr(e, "run_dir", None)
+    if run_dir is None:
+        return f"\nInterrupted{how}."
+    from automl.report.progress import show_path
+
+    return (f"\nInterrupted{how}. Finished trials are kept in the storage; the running ones are recorded as "
+            f"interrupted and run again on resume. Continue with:\n  automl resume {show_path(run_dir)}")
 
 
 def resolve_space(space: str) -> Path:
@@ -185,8 +195,10 @@ def _require_completed(info: Any) -> None:
 
     records = load_trials(info)
     if not any(r.state == "COMPLETE" for r in records):
+        from automl.report.progress import show_path
+
         raise RunFailed(f"No trial of {info.run_dir} completed ({failure_summary(records)}). Nothing to finalize; "
-                        "see `automl trials RUN --state fail` for each reason.")
+                        f"see `automl trials {show_path(info.run_dir)} --state fail` for each reason.")
 
 
 def _after_search(info: Any, finalize: bool, **options: Any) -> None:
@@ -269,8 +281,9 @@ def best(
 def trials(
     run: Annotated[str, typer.Argument(help="Run directory or study name.")],
     export: Annotated[Path | None, typer.Option(help="Write all trials to a .csv or .parquet file.")] = None,
-    state: Annotated[str | None, typer.Option(help="Only trials in this state: complete | pruned | fail | running.")] = None,
-    top: Annotated[int, typer.Option(help="Rows to print (best first).")] = 20,
+    state: Annotated[str | None, typer.Option(help="Only trials in this state: complete | pruned | fail | interrupted | running | waiting.")] = None,
+    top: Annotated[int, typer.Option(help="Rows to print (best first); the table says how many it leaves out.")] = 20,
+    all_rows: Annotated[bool, typer.Option("--all", help="Print every trial (overrides --top).")] = False,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
 ) -> None:
@@ -280,7 +293,7 @@ def trials(
     """
     from automl.store.results import print_trials
 
-    print_trials(run, root=results_dir, storage=storage, export=export, state=state, top=top)
+    print_trials(run, root=results_dir, storage=storage, export=export, state=state, top=None if all_rows else top)
 
 
 @app.command()
