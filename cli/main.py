@@ -115,7 +115,7 @@ def search(
 
     On a Ray cluster: automl search mnist1d_cnn --backend ray --address auto --scheduler asha
     """
-    from automl.backends.prepare import start_search
+    from automl.backends.prepare import naming_run, start_search
     from automl.report.progress import ProgressPrinter
 
     printer = ProgressPrinter()
@@ -127,8 +127,9 @@ def search(
                         scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
                         cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
     printer.done(info)
-    _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
-                  selection=selection)
+    with naming_run(info):  # Ctrl-C in finalize: the message names the run, too
+        _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
+                      selection=selection)
 
 
 @app.command()
@@ -148,17 +149,23 @@ def resume(
 
     Example: automl resume results/mnist1d_cnn --trials 60
     """
-    from automl.backends.prepare import resume_search
+    from automl.backends.prepare import naming_run, resume_search
     from automl.report.progress import ProgressPrinter
-    from automl.store.results import trained_numbers
-    from automl.store.run import load_run
 
-    before = trained_numbers(load_run(run, root=results_dir, storage=storage))
-    printer = ProgressPrinter()
+    printer = ProgressPrinter()  # prints the plan first, then the earlier trials in one line (`printer.earlier`)
     info = resume_search(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
                          workers=workers)
     printer.done(info)
-    new = trained_numbers(info) - before
+    with naming_run(info):
+        _after_resume(info, printer.earlier or [], finalize)
+
+
+def _after_resume(info: Any, earlier: list[Any], finalize: bool) -> None:
+    """Finalize (again) only when the resumed session trained something new."""
+    from automl.report.progress import show_path
+    from automl.store.results import trained, trained_numbers
+
+    new = trained_numbers(info) - {r.number for r in earlier if trained(r)}
     _require_completed(info)
     if not finalize:
         return
@@ -167,7 +174,8 @@ def resume(
     reads = TestLedger(info.run_dir).total
     if reads and not new:
         typer.echo("Nothing new was trained, so the run was not finalized again: report.json is unchanged "
-                   f"(its test split was read {reads} time(s); `automl finalize RUN --again` reads it once more).")
+                   f"(its test split was read {reads} time(s); `automl finalize {show_path(info.run_dir)} --again` "
+                   "reads it once more).")
         return
     last = _last_finalize(info)
     if reads:

@@ -24,8 +24,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from automl.cli.main import app, interrupted_message
-from automl.report.progress import ProgressPrinter, duration
+from automl.cli.main import app
 from automl.store.records import TrialRecord, counts, failure_summary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -165,6 +164,9 @@ def test_resume_sums_up_earlier_trials_and_counts_this_session_only(searched):
     assert f"{total} trials already done ({total} complete)" in out and not TRIAL_LINE.search(out), out
     assert (f"Search finished: 0 trials this session: the budget was already spent ({total} of {total} trials); "
             "give a larger --trials to go on") in out, out
+    # a storage without the run's study: one clear line, no traceback (the earlier trials are read first now)
+    res = cli("resume", run, "--storage", f"sqlite:///{run.parent / 'other.db'}", "--no-finalize", code=2)
+    assert "Study 'tiny' is not in storage sqlite:///" in res.stderr, res.output
 
 
 def test_trials_says_how_many_rows_it_leaves_out(searched):
@@ -239,6 +241,7 @@ def test_ctrl_c_names_the_run_and_the_trial_is_interrupted_not_failed(tmp_path, 
 
 def test_the_interrupt_message_without_a_run_and_after_sigterm():
     from automl.backends.stop import Terminated
+    from automl.cli.main import interrupted_message
 
     assert interrupted_message(KeyboardInterrupt()) == "\nInterrupted."  # nothing was created yet
     e = Terminated("SIGTERM")
@@ -248,6 +251,8 @@ def test_the_interrupt_message_without_a_run_and_after_sigterm():
 
 
 def test_eta_from_the_trial_rate_and_time_left_from_the_timeout():
+    from automl.report.progress import ProgressPrinter, duration
+
     p = ProgressPrinter()
     p.trials, p.before = 10, 2  # resumed: 2 of 10 done before
     p.counts["COMPLETE"], p.counts["INTERRUPTED"] = 2, 1  # interrupted trials run again: not counted

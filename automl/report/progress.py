@@ -62,7 +62,7 @@ def plan_lines(settings: Any, *, backend: str, study: str, max_epochs: int | Non
     if backend == "ray":
         where = f"Ray at {settings.address}" if getattr(settings, "address", None) else "a local Ray"
         conc = manifest.get("workers")
-        at_once = f"{conc} trials at once" if conc else "as many trials at once as the resources allow"
+        at_once = f"{_plural(conc, 'trial')} at once" if conc else "as many trials at once as the resources allow"
         how = (f"{where}, {at_once}, {getattr(settings, 'cpus_per_trial', 1):g} CPU per trial, "
                f"searcher {manifest.get('searcher')}, scheduler {manifest.get('scheduler')}")
     else:
@@ -98,6 +98,8 @@ class ProgressPrinter:
         self.before_epochs = 0
         self.epochs = 0  # epochs trained this session
         self.resumed = False
+        self.backend = ""
+        self.earlier: list[TrialRecord] | None = None  # a resumed run's trials as the session began
 
     def _print(self, text: str) -> None:
         # soft_wrap: no line breaks inserted into paths on narrow or non-terminal consoles; no markup either
@@ -109,7 +111,7 @@ class ProgressPrinter:
         self.trials = trials if trials is not None and trials < UNLIMITED else None
         self.timeout = getattr(settings, "timeout", None)
         self.max_total_epochs = getattr(settings, "max_total_epochs", None)
-        self.resumed = resume
+        self.resumed, self.backend = resume, backend
         for line in plan_lines(settings, backend=backend, study=study, max_epochs=max_epochs, resume=resume):
             self._print(line)
 
@@ -121,6 +123,7 @@ class ProgressPrinter:
 
     def previous(self, records: list[TrialRecord], metric: str, direction: str) -> None:
         """A resumed run: one line for the trials of earlier sessions (they are not printed again)."""
+        self.earlier = list(records)
         done = [r for r in records if r.state in COUNTED]
         self.before = sum(r.state != "INTERRUPTED" for r in done)
         self.before_epochs = sum(r.epochs_run for r in done)
@@ -175,8 +178,10 @@ class ProgressPrinter:
         if total:
             text = f"Search finished: {total} trials this session ({by_state}) in {duration(elapsed)}"
         elif self.resumed and self.trials is not None and self.before >= self.trials:
+            more = ("a Ray run keeps its budget: start a new search with --study NAME for more" if self.backend == "ray"
+                    else "give a larger --trials to go on")
             text = (f"Search finished: 0 trials this session: the budget was already spent ({self.before} of "
-                    f"{self.trials} trials); give a larger --trials to go on")
+                    f"{self.trials} trials); {more}")
         else:
             text = "Search finished: 0 trials this session"
         if self.best:

@@ -22,8 +22,12 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
 def trained_numbers(info: RunInfo) -> set[int]:
     """Trials that trained to an end (complete, pruned, or failed for a reason other than an interruption):
     `resume` compares them before and after to know whether anything new was trained."""
-    return {r.number for r in load_trials(info)
-            if r.state in ("COMPLETE", "PRUNED") or (r.state == "FAIL" and not r.reason.startswith("interrupted"))}
+    return {r.number for r in load_trials(info) if trained(r)}
+
+
+def trained(r: TrialRecord) -> bool:
+    """Trained to an end: complete, pruned, or failed for a reason of its config (not interrupted)."""
+    return r.state in ("COMPLETE", "PRUNED") or (r.state == "FAIL" and not r.reason.startswith("interrupted"))
 
 
 def best_config(run: str | Path, *, root: Path = Path("results"), storage: str | None = None) -> dict[str, Any]:

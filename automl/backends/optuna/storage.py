@@ -86,7 +86,10 @@ def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
 
 
 def load_trials(info: RunInfo) -> list[TrialRecord]:
-    study = optuna.load_study(study_name=info.study, storage=open_storage(info.storage or ""))
+    try:
+        study = optuna.load_study(study_name=info.study, storage=open_storage(info.storage or ""))
+    except KeyError:  # e.g. `--storage` names another database
+        raise UserInputError(f"Study {info.study!r} is not in storage {redact_url(info.storage)}.") from None
     return [record_of(t) for t in study.get_trials(deepcopy=False)]
 
 
