@@ -52,12 +52,22 @@ def user_errors(fn):
             typer.echo(f"Failed: {e}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt as e:  # Ctrl-C: 130; SIGTERM (automl.backends.stop.Terminated): 143
-            how = " by SIGTERM" if getattr(e, "exit_code", 130) == 143 else ""
-            typer.echo(f"\nInterrupted{how}. Finished trials are kept in the storage; continue with "
-                       "`automl resume RUN`.", err=True)
+            typer.echo(interrupted_message(e), err=True)
             raise typer.Exit(getattr(e, "exit_code", 130)) from None
 
     return wrapper
+
+
+def interrupted_message(e: BaseException) -> str:
+    """What a Ctrl-C or SIGTERM left: the run it names (`run_dir`, set by the search) and how to go on with it."""
+    how = " by SIGTERM" if getattr(e, "exit_code", 130) == 143 else ""
+    run_dir = getattr(e, "run_dir", None)
+    if run_dir is None:
+        return f"\nInterrupted{how}."
+    from automl.report.progress import show_path
+
+    return (f"\nInterrupted{how}. Finished trials are kept in the storage; the running ones are recorded as "
+            f"interrupted and run again on resume. Continue with:\n  automl resume {show_path(run_dir)}")
 
 
 def resolve_space(space: str) -> Path:
@@ -110,7 +120,7 @@ def search(
 
     On a Ray cluster: automl search mnist1d_cnn --backend ray --address auto --scheduler asha
     """
-    from automl.backends.prepare import start_search
+    from automl.backends.prepare import naming_run, start_search
     from automl.report.progress import ProgressPrinter
 
     printer = ProgressPrinter()
@@ -137,8 +147,9 @@ def search(
     else:
         info = start_search(resolve_space(space), backend=backend, study=study, root=results_dir, **options)
     printer.done(info)
-    _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
-                  selection=selection)
+    with naming_run(info):  # Ctrl-C in finalize: the message names the run, too
+        _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
+                      selection=selection)
 
 
 @app.command()
@@ -158,17 +169,23 @@ def resume(
 
     Example: automl resume results/mnist1d_cnn --trials 60
     """
-    from automl.backends.prepare import resume_search
+    from automl.backends.prepare import naming_run, resume_search
     from automl.report.progress import ProgressPrinter
-    from automl.store.results import trained_numbers
-    from automl.store.run import load_run
 
-    before = trained_numbers(load_run(run, root=results_dir, storage=storage))
-    printer = ProgressPrinter()
+    printer = ProgressPrinter()  # prints the plan first, then the earlier trials in one line (`printer.earlier`)
     info = resume_search(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
                          workers=workers)
     printer.done(info)
-    new = trained_numbers(info) - before
+    with naming_run(info):
+        _after_resume(info, printer.earlier or [], finalize)
+
+
+def _after_resume(info: Any, earlier: list[Any], finalize: bool) -> None:
+    """Finalize (again) only when the resumed session trained something new."""
+    from automl.report.progress import show_path
+    from automl.store.results import trained, trained_numbers
+
+    new = trained_numbers(info) - {r.number for r in earlier if trained(r)}
     _require_completed(info)
     if not finalize:
         return
@@ -177,7 +194,8 @@ def resume(
     reads = TestLedger(info.run_dir).total
     if reads and not new:
         typer.echo("Nothing new was trained, so the run was not finalized again: report.json is unchanged "
-                   f"(its test split was read {reads} time(s); `automl finalize RUN --again` reads it once more).")
+                   f"(its test split was read {reads} time(s); `automl finalize {show_path(info.run_dir)} --again` "
+                   "reads it once more).")
         return
     last = _last_finalize(info)
     if reads:
@@ -205,8 +223,10 @@ def _require_completed(info: Any) -> None:
 
     records = load_trials(info)
     if not any(r.state == "COMPLETE" for r in records):
+        from automl.report.progress import show_path
+
         raise RunFailed(f"No trial of {info.run_dir} completed ({failure_summary(records)}). Nothing to finalize; "
-                        "see `automl trials RUN --state fail` for each reason.")
+                        f"see `automl trials {show_path(info.run_dir)} --state fail` for each reason.")
 
 
 def _after_search(info: Any, finalize: bool, **options: Any) -> None:
@@ -289,8 +309,9 @@ def best(
 def trials(
     run: Annotated[str, typer.Argument(help="Run directory or study name.")],
     export: Annotated[Path | None, typer.Option(help="Write all trials to a .csv or .parquet file.")] = None,
-    state: Annotated[str | None, typer.Option(help="Only trials in this state: complete | pruned | fail | running.")] = None,
-    top: Annotated[int, typer.Option(help="Rows to print (best first).")] = 20,
+    state: Annotated[str | None, typer.Option(help="Only trials in this state: complete | pruned | fail | interrupted | running | waiting.")] = None,
+    top: Annotated[int, typer.Option(help="Rows to print (best first); the table says how many it leaves out.")] = 20,
+    all_rows: Annotated[bool, typer.Option("--all", help="Print every trial (overrides --top).")] = False,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
 ) -> None:
@@ -300,7 +321,7 @@ def trials(
     """
     from automl.store.results import print_trials
 
-    print_trials(run, root=results_dir, storage=storage, export=export, state=state, top=top)
+    print_trials(run, root=results_dir, storage=storage, export=export, state=state, top=None if all_rows else top)
 
 
 @app.command()

@@ -21,24 +21,29 @@ from automl.store.run import RunInfo, check_not_held, check_study_name, create_r
 def start_search(space_path: str | Path, *, backend: str = "optuna", study: str | None = None,
                  root: Path = Path("results"), storage: str | None = None, progress: Progress | None = None,
                  **overrides: Any) -> RunInfo:
-    """Check everything, create the run directory, then search until the budget is spent."""
+    """Check everything, create the run directory, then search until the budget is spent. The plan (budget,
+    workers, sampler, pruner) is told before the data loads: loading and connecting can take a while."""
     impl = get_backend(backend)
     _check_storage(impl, storage)
     space = load_space(space_path)
-    check_study_name(study or space.name, where="--study" if study else f"Space {space.source}: name")
+    name = study or space.name
+    check_study_name(name, where="--study" if study else f"Space {space.source}: name")
     settings = impl.settings(space.search, overrides)
     impl.check(space, settings)
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
         settings.trials = 20
+    tell(progress, "plan", settings, backend=impl.name, study=name, max_epochs=space_max_epochs(space))
     dataset, obj = search_data(space)
+    tell(progress, "data", dataset)
     check_some_feasible(space, dataset.spec)
     with impl.session(settings):  # connect first: an unreachable cluster leaves no half-made run dir
         manifest = {**settings.manifest(), "direction": obj.direction, "metric": obj.metric,
                     "data_base_dir": str(space.base_dir)}
-        info = create_run(study or space.name, Path(space_path), backend=impl.name, storage=storage,
+        info = create_run(name, Path(space_path), backend=impl.name, storage=storage,
                           seed=settings.seed, settings=manifest, root=root)
         fix_base_dir(info, space)
-        with holding(info):
+        tell(progress, "run_dir", info)
+        with naming_run(info), holding(info):
             impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=False)
     return info
 
@@ -47,21 +52,48 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
                   progress: Progress | None = None, **overrides: Any) -> RunInfo:
     """Carry on a stopped run with the backend that started it: finished trials are kept, the budget goes on."""
     info = load_run(run, root=root, storage=storage)
-    impl = get_backend(info.backend, where=f"Run {info.run_dir}: backend")
-    _check_storage(impl, storage)
-    for k in impl.fixed_on_resume:
-        if overrides.get(k) is not None:
-            raise UserInputError(f"--{k} cannot change a {impl.name} run on resume (it resumes the search as it was "
-                                 "defined); start a new search with --study NAME for more.")
-    check_not_held(info)
-    settings = impl.settings({**info.settings, "deadline": None}, overrides)
-    space = load_space(info.space_path)
-    dataset, obj = search_data(space)
-    with impl.session(settings):
-        check_not_held(info)  # again: loading the data and connecting took a while
-        with holding(info):
-            impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=True)
+    with naming_run(info):
+        impl = get_backend(info.backend, where=f"Run {info.run_dir}: backend")
+        _check_storage(impl, storage)
+        for k in impl.fixed_on_resume:
+            if overrides.get(k) is not None:
+                raise UserInputError(f"--{k} cannot change a {impl.name} run on resume (it resumes the search as it "
+                                     "was defined); start a new search with --study NAME for more.")
+        check_not_held(info)
+        settings = impl.settings({**info.settings, "deadline": None}, overrides)
+        space = load_space(info.space_path)
+        tell(progress, "plan", settings, backend=impl.name, study=info.study, max_epochs=space_max_epochs(space),
+             resume=True)
+        tell(progress, "run_dir", info)
+        if hasattr(progress, "previous"):  # earlier sessions' trials: one line, not one line each
+            tell(progress, "previous", impl.load_trials(info), info.settings.get("metric") or space.objective.metric,
+                 info.settings.get("direction") or space.objective.direction)
+        dataset, obj = search_data(space)
+        tell(progress, "data", dataset)
+        with impl.session(settings):
+            check_not_held(info)  # again: loading the data and connecting took a while
+            with holding(info):
+                impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=True)
     return info
+
+
+def tell(progress: Any, event: str, *args: Any, **kwargs: Any) -> None:
+    """Call `progress.<event>(...)` when the printer has it (a plain callable gets per-trial calls only)."""
+    hook = getattr(progress, event, None)
+    if callable(hook):
+        hook(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def naming_run(info: RunInfo) -> Iterator[None]:
+    """A Ctrl-C or SIGTERM from here on carries the run's directory (`run_dir`), so the CLI can say which run
+    `automl resume` continues."""
+    try:
+        yield
+    except KeyboardInterrupt as e:
+        if getattr(e, "run_dir", None) is None:
+            e.run_dir = info.run_dir  # type: ignore[attr-defined]
+        raise
 
 
 @contextlib.contextmanager
@@ -148,5 +180,5 @@ def space_max_epochs(space: SearchSpace) -> int:
     return 20
 
 
-__all__ = ["check_some_feasible", "fix_base_dir", "load_trials", "resume_search", "search_data",
-           "space_max_epochs", "start_search"]
+__all__ = ["check_some_feasible", "fix_base_dir", "load_trials", "naming_run", "resume_search", "search_data",
+           "space_max_epochs", "start_search", "tell"]

@@ -10,13 +10,14 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+# INTERRUPTED: stopped by Ctrl-C or SIGTERM (or its worker died); not a failure of its config: resume runs it again
+STATES = ("COMPLETE", "PRUNED", "FAIL", "INTERRUPTED", "RUNNING", "WAITING")
 
 
 @dataclass
 class TrialRecord:
     number: int
-    state: str  # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
+    state: str  # COMPLETE | PRUNED | FAIL | INTERRUPTED | RUNNING | WAITING
     value: float | None  # objective at the trial's best epoch (pruned trials: best reported so far)
     params: dict[str, Any]  # flat sampled parameters
     history: list[dict[str, float]] = field(default_factory=list)  # per-epoch metrics
@@ -61,7 +62,8 @@ def counts(records: list[TrialRecord]) -> dict[str, int]:
 
 
 def failure_summary(records: list[TrialRecord], top: int = 5) -> str:
-    """'trials by state: ...; failure reasons: 3x "timeout: ...", ...' for a run with nothing to show."""
+    """'trials by state: ...; failure reasons: 3x "timeout: ...", ...' for a run with nothing to show (interrupted
+    trials are counted as such: no reason of theirs is a failure of the config)."""
     from collections import Counter
 
     by_state = ", ".join(f"{k.lower()} {v}" for k, v in counts(records).items() if v) or "no trials"

@@ -8,7 +8,7 @@ from typing import Any
 
 from automl.space import config_from_params, load_space
 from automl.space.errors import UserInputError
-from automl.store.records import TrialRecord, best_record, trials_frame
+from automl.store.records import STATES, TrialRecord, best_record, trials_frame
 from automl.store.run import RunInfo, load_run
 
 
@@ -22,8 +22,12 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
 def trained_numbers(info: RunInfo) -> set[int]:
     """Trials that trained to an end (complete, pruned, or failed for a reason other than an interruption):
     `resume` compares them before and after to know whether anything new was trained."""
-    return {r.number for r in load_trials(info)
-            if r.state in ("COMPLETE", "PRUNED") or (r.state == "FAIL" and not r.reason.startswith("interrupted"))}
+    return {r.number for r in load_trials(info) if trained(r)}
+
+
+def trained(r: TrialRecord) -> bool:
+    """Trained to an end: complete, pruned, or failed for a reason of its config (not interrupted)."""
+    return r.state in ("COMPLETE", "PRUNED") or (r.state == "FAIL" and not r.reason.startswith("interrupted"))
 
 
 def best_config(run: str | Path, *, root: Path = Path("results"), storage: str | None = None) -> dict[str, Any]:
@@ -38,7 +42,8 @@ def best_config(run: str | Path, *, root: Path = Path("results"), storage: str |
 
 
 def print_trials(run: str | Path, *, root: Path = Path("results"), storage: str | None = None,
-                 export: Path | None = None, state: str | None = None, top: int = 20) -> None:
+                 export: Path | None = None, state: str | None = None, top: int | None = 20) -> None:
+    """The best `top` trials as a table (None: all), saying how many are left out; or all of them exported."""
     from rich.console import Console
     from rich.table import Table
 
@@ -46,7 +51,7 @@ def print_trials(run: str | Path, *, root: Path = Path("results"), storage: str 
     records = load_trials(info)
     if state:
         wanted = state.upper()
-        allowed = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
+        allowed = STATES
         if wanted not in allowed:
             raise UserInputError(f"--state {state!r} is not a trial state; allowed: {', '.join(s.lower() for s in allowed)}.")
         records = [r for r in records if r.state == wanted]
@@ -70,7 +75,11 @@ def print_trials(run: str | Path, *, root: Path = Path("results"), storage: str 
     table = Table(title=f"{info.study}: {len(records)} trials ({info.settings.get('metric', 'value')}, {direction})")
     for col in ("#", "state", "value", "epochs", "seconds", "n_params", "reason"):
         table.add_column(col, overflow="fold")
-    for r in sorted(records, key=key)[:top]:
+    shown = sorted(records, key=key)[:top]
+    for r in shown:
         table.add_row(str(r.number), r.state, "-" if r.value is None else f"{r.value:.4f}", str(r.epochs_run),
                       f"{r.seconds:.1f}", str(r.n_params), r.reason[:60])
     Console(width=140).print(table)
+    if len(shown) < len(records):
+        Console(width=140).print(f"showing the best {len(shown)} of {len(records)} trials (--top N or --all for "
+                                 "more; --export FILE writes every trial)", soft_wrap=True, markup=False)

@@ -70,8 +70,10 @@ def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
     """One Optuna trial (our user attrs) as a TrialRecord: what progress, trials, finalize and reports read."""
     a = t.user_attrs
     value = t.value if t.state == optuna.trial.TrialState.COMPLETE else a.get("value")
+    # Optuna keeps a Ctrl-C'd trial as FAIL (its own tools read that); ours say INTERRUPTED, never "failed"
+    state = "INTERRUPTED" if t.state.name == "FAIL" and a.get("status") == "interrupted" else t.state.name
     return TrialRecord(
-        number=t.number, state=t.state.name, value=value, params=dict(t.params), history=a.get("history", []),
+        number=t.number, state=state, value=value, params=dict(t.params), history=a.get("history", []),
         best_epoch=int(a.get("best_epoch", 0)), epochs_run=int(a.get("epochs_run", 0)), reason=a.get("reason", ""),
         detail=a.get("detail", ""), seconds=float(a.get("seconds", 0.0)),
         duration=t.duration.total_seconds() if t.duration else None,
@@ -84,7 +86,10 @@ def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
 
 
 def load_trials(info: RunInfo) -> list[TrialRecord]:
-    study = optuna.load_study(study_name=info.study, storage=open_storage(info.storage or ""))
+    try:
+        study = optuna.load_study(study_name=info.study, storage=open_storage(info.storage or ""))
+    except KeyError:  # e.g. `--storage` names another database
+        raise UserInputError(f"Study {info.study!r} is not in storage {redact_url(info.storage)}.") from None
     return [record_of(t) for t in study.get_trials(deepcopy=False)]
 
 

@@ -166,7 +166,8 @@ class OptunaBackend(Backend):
                                 "settings": asdict(s), "slot": asdict(slot), "parent_pid": os.getpid()})
                  for slot in slots]
         write_workers(info, [os.getpid(), *(p.pid for p in procs if p.pid)])  # the driver holds the run too
-        seen: set[int] = set()
+        # trials of earlier sessions (resume) are not reported again: the printer summed them up in one line
+        seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
 
         def report() -> None:
             for tr in study.get_trials(deepcopy=False, states=FINISHED):
