@@ -242,8 +242,15 @@ def test_two_workers_share_the_sqlite_storage(tmp_path):
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) == len(trials)
     assert set(states(trials)) == {"COMPLETE"}
-    # the budget is shared; a worker that started its trial just before the count was reached may add one
-    assert 4 <= len(trials) <= 5
+    # the budget is shared and exact: trial numbers are the storage's tickets; a worker that asked past the
+    # budget gets a "surplus" trial that never trains and is no record
+    assert len([t for t in trials if t.user_attrs.get("status") != "surplus"]) == 4
+    assert all(t.user_attrs.get("epochs_run") is None for t in trials if t.user_attrs.get("status") == "surplus")
+    from automl.store.results import load_trials
+    from automl.store.run import load_run
+
+    assert len(load_trials(load_run(tmp_path / "w2"))) == 4
+    trials = [t for t in trials if t.user_attrs.get("status") != "surplus"]
     workers = {t.user_attrs["worker"] for t in trials}
     pids = {int(w.rpartition(":")[2]) for w in workers}
     assert len(pids) == 2 and os.getpid() not in pids, workers
@@ -558,3 +565,21 @@ def test_optuna_dashboard_opens_the_storage(finished_run):
         server.terminate()
         server.wait(30)
     assert server.returncode is not None
+
+
+def test_a_trial_created_past_the_trial_budget_never_runs_and_is_no_record(tmp_path):
+    """Two workers asking at the same moment: the storage's trial numbers decide who is within the budget."""
+    from automl.backends.optuna.objective import Objective, TrialError
+    from automl.backends.optuna.settings import OptunaSettings
+    from automl.backends.optuna.storage import surplus
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
+    for _ in range(2):
+        study.tell(study.ask(), 0.5)
+    # a 2-trial budget already taken: the next trial is refused before the space or the data is read (the
+    # space file does not even exist), and it stops the study
+    objective = Objective(str(tmp_path / "no-space-needed.yaml"), OptunaSettings(trials=2))
+    study.optimize(objective, n_trials=5, catch=(TrialError,))
+    frozen = study.get_trials()
+    assert [surplus(t) for t in frozen] == [False, False, True]
+    assert frozen[2].state.name == "FAIL" and "epochs_run" not in frozen[2].user_attrs

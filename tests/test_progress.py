@@ -154,6 +154,7 @@ def test_resume_sums_up_earlier_trials_and_counts_this_session_only(searched):
     assert re.search(r"^3 trials already done \(3 complete\); best val_accuracy [01]\.\d{4} \(#[0-2]\)$", out, re.M), out
     numbers = [int(n) for n, _ in TRIAL_LINE.findall(out)]
     assert numbers and min(numbers) >= 3, out  # none of the earlier trials printed again
+    assert len(numbers) == 1, out  # the budget is exact: 3 done + 1, even when both workers ask at once
     assert f"Search finished: {len(numbers)} trials this session ({len(numbers)} complete," in out, out
     # nothing left to do: it says so, and reports neither old trials nor their time
     from automl.store.results import load_trials

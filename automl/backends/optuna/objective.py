@@ -103,8 +103,14 @@ class Objective:
 
         from automl.trial import run_trial
 
-        space, dataset, metric, direction = self._load()
         s = self.settings
+        if s.trials is not None and counted_before(trial.study.get_trials(deepcopy=False), trial.number) >= s.trials:
+            # Trial numbers are handed out atomically by the storage: they are the tickets of an exact budget.
+            # Workers that asked at the same moment get the later tickets; theirs never train and are not records.
+            trial.set_user_attr("status", SURPLUS)
+            trial.study.stop()
+            raise TrialError(f"{SURPLUS}: the trial budget ({s.trials}) was taken by other workers")
+        space, dataset, metric, direction = self._load()
         config = sample(space.space, trial).config
         seed = trial_seed(s.seed, trial.number)
         for k, v in (("seed", seed), ("threads", torch.get_num_threads()),
@@ -129,6 +135,15 @@ class Objective:
         return float(res.value)
 
 
+SURPLUS = "surplus"  # a trial created past the trial budget by a worker racing another: never run, never a record
+UNCOUNTED = ("interrupted", SURPLUS)  # interrupted trials run again (re-queued); surplus ones never ran
+
+
+def counted_before(trials: list[optuna.trial.FrozenTrial], number: int) -> int:
+    """Trials that use up the trial budget and were created before trial `number`."""
+    return sum(t.number < number and t.user_attrs.get("status") not in UNCOUNTED for t in trials)
+
+
 class BudgetCallback:
     """Stops every worker once the trial count, the epoch budget or the deadline is reached."""
 
@@ -138,7 +153,7 @@ class BudgetCallback:
     def exhausted(self, study: optuna.Study, count_running: bool = False) -> str | None:
         everything = study.get_trials(deepcopy=False)
         # Interrupted trials are re-queued by resume and run again: they do not use up the trial budget.
-        trials = [t for t in everything if t.state in FINISHED and t.user_attrs.get("status") != "interrupted"]
+        trials = [t for t in everything if t.state in FINISHED and t.user_attrs.get("status") not in UNCOUNTED]
         # After a trial, the other workers' running trials count too, or K workers overshoot by up to K-1.
         running = sum(t.state == optuna.trial.TrialState.RUNNING for t in everything) if count_running else 0
         if self.s.trials is not None and len(trials) + running >= self.s.trials:

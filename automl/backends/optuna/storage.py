@@ -90,7 +90,12 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
         study = optuna.load_study(study_name=info.study, storage=open_storage(info.storage or ""))
     except KeyError:  # e.g. `--storage` names another database
         raise UserInputError(f"Study {info.study!r} is not in storage {redact_url(info.storage)}.") from None
-    return [record_of(t) for t in study.get_trials(deepcopy=False)]
+    return [record_of(t) for t in study.get_trials(deepcopy=False) if not surplus(t)]
+
+
+def surplus(t: optuna.trial.FrozenTrial) -> bool:
+    """A trial a worker created past the trial budget (see objective.SURPLUS): it never ran, it is no record."""
+    return t.user_attrs.get("status") == "surplus"
 
 
 def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:

@@ -27,6 +27,7 @@ from automl.backends.optuna.storage import (
     open_storage,
     record_of,
     requeue_interrupted,
+    surplus,
     write_workers,
 )
 from automl.backends.prepare import space_max_epochs
@@ -156,7 +157,7 @@ class OptunaBackend(Backend):
         objective._cache.update(space=job.space, dataset=job.data, metric=job.metric, direction=job.direction)
         write_workers(job.info, [os.getpid()])
         try:
-            _optimize(study, objective, s, [lambda st, tr: job.finished(record_of(tr))])
+            _optimize(study, objective, s, [lambda st, tr: surplus(tr) or job.finished(record_of(tr))])
         finally:
             write_workers(job.info, [])
 
@@ -173,7 +174,7 @@ class OptunaBackend(Backend):
             for tr in study.get_trials(deepcopy=False, states=FINISHED):
                 if tr.number not in seen:
                     seen.add(tr.number)
-                    job.finished(record_of(tr))
+                    surplus(tr) or job.finished(record_of(tr))
 
         try:
             while any(p.is_alive() for p in procs):
