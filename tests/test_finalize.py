@@ -176,6 +176,9 @@ def test_reports_show_trivial_and_linear_baselines(tmp_path, dataset, metric, ta
     if task == "regression":
         assert trivial["test_metrics"]["r2"] <= 0.0 < linear["test_metrics"]["r2"]
         assert "rmse_original_units" in linear["test_metrics"]
+        best = rep["best"]  # the searched model: validation in the target's units too, written by finalize
+        std = rep["data"]["info"]["target_standardization"]["std"][0]
+        assert best["val_metrics"]["val_rmse_original_units"] == pytest.approx(best["val_metrics"]["val_rmse"] * std)
     elif task == "binary":
         assert trivial["test_metrics"]["auroc"] == pytest.approx(0.5) and linear["test_metrics"]["auroc"] > 0.9
     else:

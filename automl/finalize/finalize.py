@@ -186,13 +186,15 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     test = dataset.read_test(purpose)
     scale = (dataset.info.get("target_standardization") or {}).get("std")
 
-    def test_metrics_of(model: Any, cfg: dict[str, Any]) -> dict[str, float]:
-        m = evaluate(model, test, task, training_cfg=cfg.get("training"))
+    def in_units(m: dict[str, float], prefix: str = "") -> dict[str, float]:
         if scale and len(scale) == 1:  # regression: also in the target's own units
-            for k in ("rmse", "mae"):
+            for k in (prefix + "rmse", prefix + "mae"):
                 if k in m:
                     m[f"{k}_original_units"] = m[k] * scale[0]
         return m
+
+    def test_metrics_of(model: Any, cfg: dict[str, Any]) -> dict[str, float]:
+        return in_units(evaluate(model, test, task, training_cfg=cfg.get("training")))
 
     metric_key = obj.metric.removeprefix("val_")
     top, best_model = [], None
@@ -203,9 +205,9 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
             if res.status != "complete" or res.model is None:
                 rows.append({"seed": int(seed), "status": res.status, "reason": res.reason})
                 continue
-            val_metrics = ({} if refit_full else
-                           {f"val_{k}": v for k, v in evaluate(res.model, dataset.val, task,
-                                                               training_cfg=config.get("training")).items()})
+            val_metrics = ({} if refit_full else in_units(
+                {f"val_{k}": v for k, v in evaluate(res.model, dataset.val, task,
+                                                    training_cfg=config.get("training")).items()}, "val_"))
             rows.append({"seed": int(seed), "status": "complete", "best_epoch": res.best_epoch,
                          "epochs_run": res.epochs_run, "val_metrics": val_metrics,
                          "test_metrics": test_metrics_of(res.model, config), "seconds": round(res.seconds, 3),

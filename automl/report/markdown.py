@@ -30,8 +30,8 @@ def with_original_units(val_metrics: dict[str, Any], test_metrics: dict[str, Any
                         report: dict[str, Any]) -> dict[str, Any]:
     """Validation metrics completed with their `*_original_units` twins.
 
-    Finalize converts only the searched model's *test* RMSE/MAE back to the target's units (the baselines get
-    both), so the report's original-units row had no validation figure. The conversion is a product with the
+    Finalize now writes both; reports written before it converted only the searched model's *test* RMSE/MAE, so
+    their original-units row had no validation figure. The conversion is a product with the
     target's training std, which report.json records; where it does not, the ratio test-in-units / test is the
     same std. Without either, the value stays absent and the table says why."""
     out = dict(val_metrics or {})
