@@ -27,10 +27,9 @@ from automl.training.optimizers import make_optimizer, setting
 from automl.training.penalties import activity_penalty, penalized_weights, weight_penalty
 from automl.training.reporter import Decision, NullReporter, Reporter
 from automl.training.schedules import is_per_batch, make_scheduler
-from automl.training.tasks import METRICS_BY_TASK, check_task, default_direction
+from automl.training.tasks import METRICS_BY_TASK, PRECISIONS, check_task, default_direction
 
 STOP_REASONS: tuple[str, ...] = ("max_epochs", "early_stopping", "reporter", "nan")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_MAX_EPOCHS = 20
