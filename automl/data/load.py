@@ -28,9 +28,8 @@ def parse_config(source: DatasetConfig | Mapping) -> DatasetConfig:
     if isinstance(source, DatasetConfig):
         return source
     if not isinstance(source, Mapping):
-        raise DataError(
-            "dataset", f"the dataset section must be a mapping, got {type(source).__name__}: {source!r}"
-        )
+        raise DataError("dataset",
+                        f"the dataset section must be a mapping, got {type(source).__name__}: {source!r}")
     try:
         return DatasetConfig.model_validate(dict(source))
     except ValidationError as e:
@@ -60,9 +59,8 @@ def resolve_path(path: str | Path, base_dir: Path | None = None) -> Path:
             return c.resolve()
     dirs = [c for c in seen if c.is_dir()]
     if dirs:
-        raise DataError(
-            str(path), f"path {str(path)!r} is a directory ({dirs[0]}); point `path` at a file", key="path"
-        )
+        raise DataError(str(path), f"path {str(path)!r} is a directory ({dirs[0]}); point `path` at a file",
+                        key="path")
     raise DataError(
         str(path),
         f"data file {str(path)!r} not found; looked in: {', '.join(str(c) for c in seen)}. Relative paths are "
@@ -162,9 +160,8 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
         )
         if do_std:
             if kind == "tokens":
-                raise DataError(
-                    raw.source, "standardize: true does not apply to token inputs", key="standardize"
-                )
+                raise DataError(raw.source, "standardize: true does not apply to token inputs",
+                                key="standardize")
             mean, std = fit_standardizer(x[tr], kind)
             x = apply_standardizer(x, mean, std)
             std_arrays = (mean[0], std[0])  # per-sample broadcastable (keepdims minus the row axis)

@@ -39,13 +39,11 @@ def _ratios(ratios: Sequence[float] | Mapping[str, float], source: str) -> np.nd
     else:
         r = np.array([float(v) for v in ratios])
     if r.ndim != 1 or len(r) < 2 or (r <= 0).any() or (r >= 1).any():
-        raise DataError(
-            source, f"split ratios {r.tolist()} must be at least two numbers strictly between 0 and 1"
-        )
+        raise DataError(source,
+                        f"split ratios {r.tolist()} must be at least two numbers strictly between 0 and 1")
     if abs(r.sum() - 1.0) > RATIO_TOL:
-        raise DataError(
-            source, f"split ratios {r.tolist()} sum to {r.sum():g}; they must sum to 1 (tolerance 1e-6)"
-        )
+        raise DataError(source,
+                        f"split ratios {r.tolist()} sum to {r.sum():g}; they must sum to 1 (tolerance 1e-6)")
     return r
 
 
@@ -176,9 +174,8 @@ def split_from_column(values: object, *, source: str, column: str, seed: int = 0
     """(train, val, test) index arrays from an explicit split column; each shuffled with `seed`."""
     vals = _as_numpy(values)
     if vals.ndim != 1:
-        raise DataError(
-            source, f"split column {column!r} must be one-dimensional, got shape {vals.shape}", key=column
-        )
+        raise DataError(source, f"split column {column!r} must be one-dimensional, got shape {vals.shape}",
+                        key=column)
     norm = np.array([_SPLIT_ALIASES.get(str(v).strip().lower(), "") for v in vals.tolist()])
     bad_mask = norm == ""
     if bad_mask.any():

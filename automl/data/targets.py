@@ -95,13 +95,10 @@ def _numeric_task(uniq: np.ndarray, source: str, key: str, *, is_float: bool) ->
     if n_uniq > MAX_INFERRED_CLASSES and (is_float or not integral):
         return "regression"
     if integral:
-        raise DataError(
-            source,
-            f"cannot infer the task from integer target {key!r} with {n_uniq} distinct values "
-            f"(more than {MAX_INFERRED_CLASSES}, too many to assume class labels); "
-            "set task: multiclass or task: regression",
-            key=key,
-        )
+        raise DataError(source,
+                        f"cannot infer the task from integer target {key!r} with {n_uniq} distinct values "
+                        f"(more than {MAX_INFERRED_CLASSES}, too many to assume class labels); "
+                        "set task: multiclass or task: regression", key=key)
     raise DataError(
         source,
         f"cannot infer the task from target {key!r}: only {n_uniq} distinct non-integer values "
@@ -158,12 +155,8 @@ def encode_classes(
             key=key,
         )
     if task == "binary" and k != 2:
-        raise DataError(
-            source,
-            f"task is binary but target {key!r} has {k} classes ({listing(names, 10)}); "
-            "set task: multiclass or map the values with `classes`",
-            key=key,
-        )
+        raise DataError(source, f"task is binary but target {key!r} has {k} classes ({listing(names, 10)}); "
+                        "set task: multiclass or map the values with `classes`", key=key)
     return y, names
 
 
@@ -173,12 +166,8 @@ def encode_regression(values: np.ndarray, *, source: str, key: str) -> np.ndarra
         y = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         sample = next((v for v in values.reshape(-1).tolist() if not isinstance(v, (int, float))), None)
-        raise DataError(
-            source,
-            f"task is regression but target {key!r} is not numeric (e.g. {sample!r}); "
-            "set task: binary or task: multiclass",
-            key=key,
-        ) from None
+        raise DataError(source, f"task is regression but target {key!r} is not numeric (e.g. {sample!r}); "
+                        "set task: binary or task: multiclass", key=key) from None
     check_target_finite(y, source=source, key=key)
     if y.ndim == 1:
         y = y[:, None]
@@ -195,9 +184,8 @@ def encode_target(
     """Targets for `task`: float regression values, or class ids 0..k-1 with their names (every file format)."""
     if task == "regression":
         if classes is not None:
-            raise DataError(
-                source, "`classes` applies to classification targets, but task is regression", key="classes"
-            )
+            raise DataError(source, "`classes` applies to classification targets, but task is regression",
+                            key="classes")
         return encode_regression(values, source=source, key=key), ()
     y, class_names = encode_classes(values, task, classes, source=source, key=key)
     if task == "binary" and len(class_names) != 2:
