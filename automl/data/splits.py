@@ -112,9 +112,7 @@ def split_indices(
         raise DataError(
             source,
             f"too few samples for the split: {n} samples with ratios {r.tolist()} leave the {empty} split(s) "
-            "empty; use more data or larger ratios",
-            key="split",
-        )
+            "empty; use more data or larger ratios", key="split")
     if stratify and _is_stratifiable(y):
         classes, inv = np.unique(y, return_inverse=True)
         counts = np.bincount(inv, minlength=len(classes))
@@ -132,12 +130,9 @@ def split_indices(
 
             detail = ", ".join(f"{label(c)!r} has {counts[c]}" for c in small[:10])
             raise DataError(
-                source,
-                f"too few samples for a stratified split into {len(r)} parts: class {detail} "
+                source, f"too few samples for a stratified split into {len(r)} parts: class {detail} "
                 f"member(s), each class needs at least {len(r)}. Remove or merge rare classes, add data, "
-                "or set split.stratify: false",
-                key="split",
-            )
+                "or set split.stratify: false", key="split")
         m = _stratified_counts(inv, len(classes), r, rng)
         parts: list[list[np.ndarray]] = [[] for _ in r]
         for c in range(len(classes)):
@@ -182,11 +177,8 @@ def split_from_column(values: object, *, source: str, column: str, seed: int = 0
         bad, counts = np.unique(np.array([str(v) for v in vals[bad_mask].tolist()]), return_counts=True)
         detail = ", ".join(f"{b!r} ({c}x)" for b, c in list(zip(bad, counts, strict=True))[:10])
         raise DataError(
-            source,
-            f"split column {column!r} has values {detail} that are not a split name; allowed values: "
-            f"{listing(sorted(_SPLIT_ALIASES))} (case-insensitive)",
-            key=column,
-        )
+            source, f"split column {column!r} has values {detail} that are not a split name; allowed values: "
+            f"{listing(sorted(_SPLIT_ALIASES))} (case-insensitive)", key=column)
     rng = np.random.default_rng(seed)
     out = []
     for name in SPLIT_NAMES:
@@ -196,8 +188,6 @@ def split_from_column(values: object, *, source: str, column: str, seed: int = 0
             raise DataError(
                 source,
                 f"split column {column!r} has no {name!r} rows (found {present}); every split train, val and "
-                "test needs at least one row",
-                key=column,
-            )
+                "test needs at least one row", key=column)
         out.append(rng.permutation(idx).astype(np.int64))
     return tuple(out)

@@ -39,11 +39,8 @@ def check_target_finite(values: np.ndarray, *, source: str, key: str) -> None:
     if bad.any():
         rows = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))
         raise DataError(
-            source,
-            f"target {key!r} has {int(bad.sum())} missing/NaN/inf value(s) (rows {rows[:10].tolist()}"
-            f"{' ...' if len(rows) > 10 else ''}); remove those rows or fill them",
-            key=key,
-        )
+            source, f"target {key!r} has {int(bad.sum())} missing/NaN/inf value(s) (rows {rows[:10].tolist()}"
+            f"{' ...' if len(rows) > 10 else ''}); remove those rows or fill them", key=key)
 
 
 def _uniques(values: np.ndarray) -> np.ndarray:
@@ -100,11 +97,8 @@ def _numeric_task(uniq: np.ndarray, source: str, key: str, *, is_float: bool) ->
                         f"(more than {MAX_INFERRED_CLASSES}, too many to assume class labels); "
                         "set task: multiclass or task: regression", key=key)
     raise DataError(
-        source,
-        f"cannot infer the task from target {key!r}: only {n_uniq} distinct non-integer values "
-        f"({listing([label_str(u) for u in uniq[:10]])}); set task: multiclass or task: regression",
-        key=key,
-    )
+        source, f"cannot infer the task from target {key!r}: only {n_uniq} distinct non-integer values "
+        f"({listing([label_str(u) for u in uniq[:10]])}); set task: multiclass or task: regression", key=key)
 
 
 def encode_classes(
@@ -120,10 +114,8 @@ def encode_classes(
         values = values[:, 0]
     if values.ndim != 1:
         raise DataError(
-            source,
-            f"target {key!r} has shape {values.shape}; a {task} target must be one label per sample",
-            key=key,
-        )
+            source, f"target {key!r} has shape {values.shape}; a {task} target must be one label per sample",
+            key=key)
     text = np.array([label_str(v) for v in values.tolist()], dtype=object)
     if classes is not None:
         unknown = sorted(set(text.tolist()) - set(classes))
@@ -131,9 +123,7 @@ def encode_classes(
             raise DataError(
                 source,
                 f"target {key!r} has values {listing(unknown, 10)} that the `classes` mapping does not "
-                f"list; mapped values: {listing(classes)}",
-                key=key,
-            )
+                f"list; mapped values: {listing(classes)}", key=key)
         y = np.array([classes[t] for t in text.tolist()], dtype=np.int64)
         k = max(classes.values()) + 1
         names = tuple("+".join(sorted(n for n, i in classes.items() if i == c)) for c in range(k))
@@ -149,11 +139,8 @@ def encode_classes(
     present = np.unique(y)
     if len(present) < 2:
         raise DataError(
-            source,
-            f"target {key!r} has a single class ({names[int(present[0])]!r}) in all {len(y)} rows; "
-            "a classifier needs at least two",
-            key=key,
-        )
+            source, f"target {key!r} has a single class ({names[int(present[0])]!r}) in all {len(y)} rows; "
+            "a classifier needs at least two", key=key)
     if task == "binary" and k != 2:
         raise DataError(source, f"task is binary but target {key!r} has {k} classes ({listing(names, 10)}); "
                         "set task: multiclass or map the values with `classes`", key=key)

@@ -147,8 +147,7 @@ def check_not_held(info: RunInfo) -> None:
             f"Run {info.run_dir} is being searched right now by process(es) {pids} (listed in "
             f"{info.run_dir / WORKERS}). Stop that search first (`kill PID` stops it cleanly and its running "
             "trial is re-queued) or wait for it to finish, then resume. If those processes are on another "
-            f"machine that is gone, delete {info.run_dir / WORKERS}."
-        )
+            f"machine that is gone, delete {info.run_dir / WORKERS}.")
 
 
 def default_storage(run_dir: Path) -> str:
