@@ -12,16 +12,8 @@ SPLIT_NAMES = ("train", "val", "test")
 RATIO_TOL = 1e-6
 
 # accepted spellings in an explicit split column
-_SPLIT_ALIASES = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "dev": "val",
-    "test": "test",
-    "testing": "test",
-}
+_SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                  "dev": "val", "test": "test", "testing": "test"}
 
 
 def _as_numpy(y: object) -> np.ndarray:
@@ -61,9 +53,7 @@ def _is_stratifiable(y: np.ndarray) -> bool:
     return y.ndim == 1 and (y.dtype.kind in "iubUSO" or (y.dtype.kind == "f" and len(np.unique(y)) <= 50))
 
 
-def _stratified_counts(
-    inv: np.ndarray, n_classes: int, r: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def _stratified_counts(inv: np.ndarray, n_classes: int, r: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per-class split counts m[c, s]: each within floor/ceil of r[s] * n_c, column totals = _allocate(n, r)."""
     counts = np.bincount(inv, minlength=n_classes)
     target = _allocate(int(counts.sum()), r)
@@ -83,15 +73,9 @@ def _stratified_counts(
     return m
 
 
-def split_indices(
-    y: object,
-    ratios: Sequence[float] | Mapping[str, float] = (0.8, 0.1, 0.1),
-    seed: int = 0,
-    stratify: bool = True,
-    *,
-    source: str = "dataset",
-    class_names: Sequence[str] | None = None,
-) -> tuple[np.ndarray, ...]:
+def split_indices(y: object, ratios: Sequence[float] | Mapping[str, float] = (0.8, 0.1, 0.1), seed: int = 0,
+                  stratify: bool = True, *, source: str = "dataset",
+                  class_names: Sequence[str] | None = None) -> tuple[np.ndarray, ...]:
     """Index arrays (int64, shuffled) for each split, by default (train, val, test).
 
     Stratified by class when `stratify` and `y` holds class labels (1-D ints/strings); regression targets
@@ -120,13 +104,8 @@ def split_indices(
         if len(small):
 
             def label(c: int) -> str:
-                if (
-                    class_names is not None
-                    and np.issubdtype(classes.dtype, np.integer)
-                    and 0 <= classes[c] < len(class_names)
-                ):
-                    return str(class_names[int(classes[c])])
-                return str(classes[c])
+                named = class_names is not None and np.issubdtype(classes.dtype, np.integer)
+                return str(class_names[int(classes[c])] if named and 0 <= classes[c] < len(class_names) else classes[c])
 
             detail = ", ".join(f"{label(c)!r} has {counts[c]}" for c in small[:10])
             raise DataError(
@@ -142,8 +121,7 @@ def split_indices(
                 parts[s].append(chunk)
         out = [rng.permutation(np.concatenate(p)).astype(np.int64) for p in parts]
     else:
-        perm = rng.permutation(n)
-        out = [a.astype(np.int64) for a in np.split(perm, np.cumsum(sizes)[:-1])]
+        out = [a.astype(np.int64) for a in np.split(rng.permutation(n), np.cumsum(sizes)[:-1])]
     return tuple(out)
 
 
