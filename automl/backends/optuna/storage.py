@@ -11,7 +11,7 @@ import optuna
 
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
-from automl.store.run import RunInfo, live_holders, redact_url, write_holders
+from automl.store.run import RunInfo, live_holders, redact_url
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -90,7 +90,7 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
 
 def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:
     """RUNNING trials whose worker is gone and trials failed by Ctrl-C are marked failed and queued again."""
-    live = _live_workers(info)
+    live = set(live_holders(info.run_dir))
     trials = study.get_trials(deepcopy=False)
     # A finished trial cannot be updated (Optuna raises UpdateFinishedTrialError), so "already re-queued" is
     # read from the copies: every re-queued trial carries `requeued_from` = the number of the original.
@@ -109,11 +109,3 @@ def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:
         study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number}, skip_if_exists=False)
         n += 1
     return n
-
-
-def _live_workers(info: RunInfo) -> set[str]:
-    return set(live_holders(info.run_dir))
-
-
-def write_workers(info: RunInfo, pids: list[int]) -> None:
-    write_holders(info.run_dir, pids)
