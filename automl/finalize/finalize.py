@@ -99,6 +99,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     from automl.finalize.baselines import fit_baselines, score_baselines
     from automl.models import build_model, model_summary
     from automl.training import evaluate, make_loss, predict, prepare_targets, set_num_threads
+    from automl.training.metrics import add_original_units
     from automl.trial import run_trial, trial_seed
 
     if top_k < 1 or seeds < 1:
@@ -187,12 +188,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     scale = (dataset.info.get("target_standardization") or {}).get("std")
 
     def test_metrics_of(model: Any, cfg: dict[str, Any]) -> dict[str, float]:
-        m = evaluate(model, test, task, training_cfg=cfg.get("training"))
-        if scale and len(scale) == 1:  # regression: also in the target's own units
-            for k in ("rmse", "mae"):
-                if k in m:
-                    m[f"{k}_original_units"] = m[k] * scale[0]
-        return m
+        return add_original_units(evaluate(model, test, task, training_cfg=cfg.get("training")), scale)
 
     metric_key = obj.metric.removeprefix("val_")
     top, best_model = [], None
