@@ -94,8 +94,7 @@ def split_indices(y: object, ratios: Sequence[float] | Mapping[str, float] = (0.
     if (sizes == 0).any():
         empty = [names[i] for i in np.flatnonzero(sizes == 0)]
         raise DataError(
-            source,
-            f"too few samples for the split: {n} samples with ratios {r.tolist()} leave the {empty} split(s) "
+            source, f"too few samples for the split: {n} samples with ratios {r.tolist()} leave the {empty} split(s) "
             "empty; use more data or larger ratios", key="split")
     if stratify and _is_stratifiable(y):
         classes, inv = np.unique(y, return_inverse=True)
@@ -108,10 +107,9 @@ def split_indices(y: object, ratios: Sequence[float] | Mapping[str, float] = (0.
                 return str(class_names[int(classes[c])] if named and 0 <= classes[c] < len(class_names) else classes[c])
 
             detail = ", ".join(f"{label(c)!r} has {counts[c]}" for c in small[:10])
-            raise DataError(
-                source, f"too few samples for a stratified split into {len(r)} parts: class {detail} "
-                f"member(s), each class needs at least {len(r)}. Remove or merge rare classes, add data, "
-                "or set split.stratify: false", key="split")
+            raise DataError(source, f"too few samples for a stratified split into {len(r)} parts: class {detail} "
+                            f"member(s), each class needs at least {len(r)}. Remove or merge rare classes, add data, "
+                            "or set split.stratify: false", key="split")
         m = _stratified_counts(inv, len(classes), r, rng)
         parts: list[list[np.ndarray]] = [[] for _ in r]
         for c in range(len(classes)):
@@ -164,8 +162,7 @@ def split_from_column(values: object, *, source: str, column: str, seed: int = 0
         if len(idx) == 0:
             present = sorted(set(norm.tolist()))
             raise DataError(
-                source,
-                f"split column {column!r} has no {name!r} rows (found {present}); every split train, val and "
+                source, f"split column {column!r} has no {name!r} rows (found {present}); every split train, val and "
                 "test needs at least one row", key=column)
         out.append(rng.permutation(idx).astype(np.int64))
     return tuple(out)

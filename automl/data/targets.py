@@ -60,11 +60,8 @@ def infer_task(values: np.ndarray, *, source: str, key: str) -> Task:
     if n_uniq < 2:
         shown = label_str(uniq[0]) if n_uniq else "nothing"
         raise DataError(
-            source,
-            f"target {key!r} has a single value ({shown!r}) in all {len(values)} rows; a model needs at least "
-            "two classes (or a varying regression target)",
-            key=key,
-        )
+            source, f"target {key!r} has a single value ({shown!r}) in all {len(values)} rows; a model needs at least "
+            "two classes (or a varying regression target)", key=key)
     kind = values.dtype.kind
     if kind == "b" or n_uniq == 2:
         return "binary"
@@ -73,11 +70,8 @@ def infer_task(values: np.ndarray, *, source: str, key: str) -> Task:
             return _numeric_task(uniq.astype(float), source, key, is_float=True)
         if n_uniq > 0.5 * len(values) and len(values) > 20:
             raise DataError(
-                source,
-                f"target {key!r} has {n_uniq} distinct text values in {len(values)} rows, which looks like an "
-                "identifier rather than a class; pick another target or set task: multiclass",
-                key=key,
-            )
+                source, f"target {key!r} has {n_uniq} distinct text values in {len(values)} rows, which looks like an "
+                "identifier rather than a class; pick another target or set task: multiclass", key=key)
         return "multiclass"
     return _numeric_task(uniq.astype(float), source, key, is_float=kind == "f")
 
@@ -92,8 +86,7 @@ def _numeric_task(uniq: np.ndarray, source: str, key: str, *, is_float: bool) ->
     if n_uniq > MAX_INFERRED_CLASSES and (is_float or not integral):
         return "regression"
     if integral:
-        raise DataError(source,
-                        f"cannot infer the task from integer target {key!r} with {n_uniq} distinct values "
+        raise DataError(source, f"cannot infer the task from integer target {key!r} with {n_uniq} distinct values "
                         f"(more than {MAX_INFERRED_CLASSES}, too many to assume class labels); "
                         "set task: multiclass or task: regression", key=key)
     raise DataError(
@@ -120,10 +113,9 @@ def encode_classes(
     if classes is not None:
         unknown = sorted(set(text.tolist()) - set(classes))
         if unknown:
-            raise DataError(
-                source,
-                f"target {key!r} has values {listing(unknown, 10)} that the `classes` mapping does not "
-                f"list; mapped values: {listing(classes)}", key=key)
+            raise DataError(source,
+                            f"target {key!r} has values {listing(unknown, 10)} that the `classes` mapping does not "
+                            f"list; mapped values: {listing(classes)}", key=key)
         y = np.array([classes[t] for t in text.tolist()], dtype=np.int64)
         k = max(classes.values()) + 1
         names = tuple("+".join(sorted(n for n, i in classes.items() if i == c)) for c in range(k))

@@ -83,8 +83,7 @@ def check_can_read(info: RunInfo, again: bool) -> int:
             f"Run {info.run_dir} has already read its sealed test split {len(entries)} time(s) ({when}; see "
             f"{info.run_dir / LEDGER_FILE}). Another finalize reads it again, and test figures after the first "
             "read are no longer an unbiased estimate of the chosen model. Pass --again to do it anyway (the "
-            "report will say so); report.json was left as it was."
-        )
+            "report will say so); report.json was left as it was.")
     return len(entries)
 
 

@@ -46,8 +46,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             text = str(e).replace(url, safe) if url else str(e)
             raise UserInputError(
                 f"Cannot open storage {safe}: {type(e).__name__}: {text.splitlines()[0] if text else ''}. "
-                "Allowed: sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, mysql://..., or journal:PATH."
-            ) from None
+                "Allowed: sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, mysql://..., or journal:PATH.") from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

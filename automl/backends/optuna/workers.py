@@ -205,8 +205,7 @@ class OptunaBackend(Backend):
         except optuna.exceptions.DuplicatedStudyError:
             raise UserInputError(
                 f"Storage {redact_url(info.storage)} already has a study named {info.study!r}; resume it with "
-                f"`automl resume {info.run_dir}` or choose another --study name."
-            ) from None
+                f"`automl resume {info.run_dir}` or choose another --study name.") from None
         study.set_user_attr("automl", {"space": space.name, "metric": space.objective.metric, "seed": s.seed,
                                        "run_dir": str(info.run_dir)})
         return study

@@ -59,8 +59,7 @@ def connect(settings: RaySettings, *, quiet: bool = True) -> bool:
                 f"Cannot connect to the Ray cluster at --address {address}: {type(e).__name__}: "
                 f"{str(e).splitlines()[0] if str(e) else ''}. Check that `ray start --head` runs there and the "
                 "port is reachable; clusters with token auth (the default of `ray start` in Ray 2.60) need "
-                "RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN."
-            ) from None
+                "RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN.") from None
         return True
     ray.init(num_cpus=settings.num_cpus, dashboard_host="127.0.0.1", _node_ip_address="127.0.0.1", **kwargs)
     return True

@@ -35,9 +35,8 @@ def experiment_path(info: RunInfo) -> str:
 
 
 class Ledger(Callback):
-    """Driver-side Tune callback: appends each finished trial to `ray_trials.jsonl` in the run dir at once
-    (fsync'd) and hands its record to the job's progress printer. Tune pickles it with the experiment; the
-    backend attaches a fresh one to a restored experiment, so only the run dir travels in the pickle."""
+    """The driver-side Tune callback that writes the ledger. Tune pickles it with the experiment; the backend
+    attaches a fresh one to a restored experiment, so only the run dir travels in the pickle."""
 
     def __init__(self, run_dir: Path, job: Any = None, budget: Any = None) -> None:
         self.run_dir, self.job, self.budget = Path(run_dir), job, budget
@@ -220,9 +219,8 @@ def ledger_epochs(run_dir: Path) -> int:
 
 @dataclass
 class TuneTrial:
-    """One trial as Tune's newest experiment snapshot describes it, read as plain JSON: Tune's own reader
-    (`ExperimentAnalysis`, `Trial.from_json_state`) unpickles parts of the snapshot, so a run folder from
-    someone else could run code when merely listed. Nothing here unpickles."""
+    """One trial of Tune's newest snapshot, read as plain JSON (Tune's own `ExperimentAnalysis` and
+    `Trial.from_json_state` unpickle parts of it)."""
 
     name: str
     trial_id: str
