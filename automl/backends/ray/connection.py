@@ -21,9 +21,8 @@ _DRIVER_ENV = {
 
 
 def _token_available() -> bool:
-    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
-        return True
-    return (Path.home() / ".ray" / "auth_token").exists()
+    env = os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+    return bool(env) or (Path.home() / ".ray" / "auth_token").exists()
 
 
 def _token_mode() -> None:

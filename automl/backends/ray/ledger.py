@@ -171,14 +171,14 @@ def _history(rows: list[dict[str, Any]], final: dict[str, Any] | None) -> list[d
 
 
 def _read_error(trial: Any) -> str:
+    name = trial.run_metadata.error_filename or "error.txt"  # run_metadata: as _finish reads it
     try:
-        fs = trial.storage.storage_filesystem
-        path = Path(trial.storage.trial_fs_path, trial.run_metadata.error_filename or "error.txt").as_posix()
-        with fs.open_input_stream(path) as f:
+        storage = trial.storage
+        with storage.storage_filesystem.open_input_stream(Path(storage.trial_fs_path, name).as_posix()) as f:
             text = f.readall().decode("utf-8", "replace")
     except Exception:
         try:
-            text = Path(trial.local_path or "", trial.run_metadata.error_filename or "error.txt").read_text()
+            text = Path(trial.local_path or "", name).read_text()
         except Exception:
             return ""
     return _error_line(text)
