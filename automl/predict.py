@@ -26,10 +26,7 @@ class FittedModel:
     """The finalized winner of a run: its `nn.Module` plus the saved encoding of raw rows and outputs."""
 
     def __init__(self, module: Any, preprocessor: Preprocessor, report: dict[str, Any], run_dir: Path) -> None:
-        self.module = module
-        self.preprocessor = preprocessor
-        self.report = report
-        self.run_dir = run_dir
+        self.module, self.preprocessor, self.report, self.run_dir = module, preprocessor, report, run_dir
 
     @property
     def task(self) -> str:
@@ -43,8 +40,7 @@ class FittedModel:
         """Raw rows -> the model's input tensor (the same selection, standardization, one-hot as in training)."""
         import torch
 
-        arr = x if isinstance(x, torch.Tensor) else torch.from_numpy(self.preprocessor.transform(x, unseen=unseen))
-        return arr
+        return x if isinstance(x, torch.Tensor) else torch.from_numpy(self.preprocessor.transform(x, unseen=unseen))
 
     def outputs(self, x: Any, *, unseen: str = "zeros") -> np.ndarray:
         """Raw model outputs (logits, or regression values in standardized units when the target was scaled)."""
@@ -83,7 +79,7 @@ class FittedModel:
         """The task's metrics on labelled rows, computed as finalize computes the report's test figures."""
         import torch
 
-        from automl.training.metrics import compute_metrics
+        from automl.training.metrics import add_original_units, compute_metrics
 
         out = torch.from_numpy(self.outputs(x, unseen=unseen))
         target = self.preprocessor.target_values(y)
@@ -93,10 +89,7 @@ class FittedModel:
             ts = self.preprocessor.target_standardization
             scaled = (target - np.asarray(ts["mean"])) / np.asarray(ts["std"]) if ts else target
             metrics = compute_metrics(self.task, out, torch.from_numpy(scaled.astype(np.float32)))
-            if ts and len(ts["std"]) == 1:
-                for k in ("rmse", "mae"):
-                    metrics[f"{k}_original_units"] = metrics[k] * ts["std"][0]
-            return metrics
+            return add_original_units(metrics, ts["std"] if ts else None)
         return compute_metrics(self.task, out, torch.from_numpy(target))
 
     def predict_frame(self, x: Any, *, id_column: str | None = None, unseen: str = "zeros") -> pd.DataFrame:

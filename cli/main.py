@@ -13,6 +13,11 @@ from typing import Annotated, Any
 
 import typer
 
+from automl.backends.base import BACKENDS
+from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
+from automl.backends.ray.settings import SCHEDULERS, RaySettings
+from automl.training.tasks import PRECISIONS
+
 app = typer.Typer(
     name="automl",
     help="Hyperparameter search for PyTorch models from YAML search spaces.\n\n"
@@ -30,6 +35,15 @@ ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Root folder of 
 SELECTION_HELP = ("noise: when the top trials are within validation noise, re-score them by cross-validation over "
                   "train+validation (never the test split) and pick by the mean | best: the best validation value")
 
+
+# vocabulary in help read from the registries (names only: no torch, optuna or ray at `automl --help`)
+SAMPLER_HELP, PRUNER_HELP = " | ".join(SAMPLERS.names()), " | ".join(PRUNERS.names())
+SCHEDULER_HELP = f"Ray: {' | '.join(SCHEDULERS.names())} (default {RaySettings.scheduler})"
+SEARCHER_HELP = (f"Ray: {' | '.join(n for n in SAMPLERS.names() if n != 'grid')} "
+                 "(Optuna samplers in Ray's OptunaSearch, define-by-run)")
+PRECISION_HELP = f"{' | '.join(PRECISIONS)} (mixed precision; fp16 needs CUDA)"
+BACKEND_HELP = (f"{' | '.join(BACKENDS.names())} (optuna: local worker processes; "
+                "ray: Ray Tune, a local Ray or a cluster)")
 
 StorageOpt = Annotated[str | None, typer.Option("--storage", help="Optuna storage URL (default: sqlite in the run dir).")]
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Data file (CSV/TSV/Parquet/NPZ) replacing the space's "
@@ -85,15 +99,15 @@ def search(
     trials: Annotated[int | None, typer.Option(help="Number of trials (all workers together).")] = None,
     timeout: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds.")] = None,
     max_total_epochs: Annotated[int | None, typer.Option(help="Budget in training epochs summed over trials.")] = None,
-    sampler: Annotated[str | None, typer.Option(help="tpe | random | cmaes | gp | qmc | grid")] = None,
-    pruner: Annotated[str | None, typer.Option(help="hyperband | successive_halving | asha | median | percentile | none")] = None,
+    sampler: Annotated[str | None, typer.Option(help=SAMPLER_HELP)] = None,
+    pruner: Annotated[str | None, typer.Option(help=PRUNER_HELP)] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes sharing the storage.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampler and training seed.")] = None,
     trial_timeout: Annotated[float | None, typer.Option(help="Seconds; a trial running longer is stopped and recorded as failed.")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads per worker (default: cores / workers).")] = None,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda | cuda:N (auto: every visible GPU, else the CPU)")] = "cpu",
     trials_per_gpu: Annotated[int, typer.Option(help="Trials packed onto each GPU at once (Ray: GPU share 1/N).")] = 1,
-    precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 (mixed precision; fp16 needs CUDA)")] = "fp32",
+    precision: Annotated[str, typer.Option(help=PRECISION_HELP)] = "fp32",
     compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile each trial's model.")] = False,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
@@ -102,10 +116,10 @@ def search(
     seeds: Annotated[int, typer.Option(help="...with this many seeds each (mean ± std).")] = 1,
     refit_full: Annotated[bool, typer.Option(help="Finalize: retrain on train+validation for the best trial's epoch count.")] = False,
     selection: Annotated[str, typer.Option(help=SELECTION_HELP)] = "noise",
-    backend: Annotated[str, typer.Option(help="optuna (local worker processes) | ray (Ray Tune: a local Ray or a cluster)")] = "optuna",
+    backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "optuna",
     address: Annotated[str | None, typer.Option(help="Ray: auto | HOST:PORT | ray://HOST:PORT (default: start a local Ray)")] = None,
-    scheduler: Annotated[str | None, typer.Option(help="Ray: asha | hyperband | bohb | median | pbt | fifo (default asha)")] = None,
-    searcher: Annotated[str | None, typer.Option(help="Ray: tpe | random | cmaes | gp | qmc (Optuna samplers in Ray's OptunaSearch, define-by-run)")] = None,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    searcher: Annotated[str | None, typer.Option(help=SEARCHER_HELP)] = None,
     max_concurrent: Annotated[int | None, typer.Option(help="Ray: trials at once (default: as many as the cluster's resources allow)")] = None,
     cpus_per_trial: Annotated[float | None, typer.Option(help="Ray: CPUs per trial, also its torch threads (default 1)")] = None,
     gpus_per_trial: Annotated[float | None, typer.Option(help="Ray: GPUs per trial; fractions share a GPU (default 0)")] = None,

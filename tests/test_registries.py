@@ -192,3 +192,21 @@ def test_objective_metrics_are_the_ones_the_trainer_reports(task):
     outputs, targets = torch.randn(6, n_out), torch.tensor([0, 1, 0, 1, 1, 0])
     assert set(compute_metrics(task, outputs, targets.float() if task != "multiclass" else targets)) == set(
         METRICS_BY_TASK[task])
+
+
+def test_search_help_lists_each_registry_vocabulary():
+    """`automl search --help` reads its vocabularies from the registries, so a new entry shows up there."""
+    import typer
+
+    from automl.backends.base import BACKENDS
+    from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
+    from automl.backends.ray.settings import SCHEDULERS
+    from automl.training.tasks import PRECISIONS
+    from cli.main import app
+
+    helps = {p.name: p.help for p in typer.main.get_command(app).commands["search"].params}
+    assert helps["sampler"] == " | ".join(SAMPLERS.names())
+    assert helps["pruner"] == " | ".join(PRUNERS.names())
+    for option, names in (("scheduler", SCHEDULERS.names()), ("precision", PRECISIONS),
+                          ("backend", BACKENDS.names()), ("searcher", [n for n in SAMPLERS.names() if n != "grid"])):
+        assert " | ".join(names) in helps[option], (option, helps[option])

@@ -67,20 +67,13 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
         mode = "column"
     elif raw.fixed_test_start is not None:
         n0 = raw.fixed_test_start
-        tr, va = split_indices(
-            _strat(raw)[:n0],
-            (1.0 - sp.val, sp.val),
-            sp.seed,
-            strat,
-            source=raw.source,
-            class_names=raw.class_names,
-        )
+        tr, va = split_indices(_strat(raw)[:n0], (1.0 - sp.val, sp.val), sp.seed, strat, source=raw.source,
+                               class_names=raw.class_names)
         te = np.arange(n0, n_total, dtype=np.int64)
         mode = "fixed_test"
     else:
-        tr, va, te = split_indices(
-            _strat(raw), sp.ratios, sp.seed, strat, source=raw.source, class_names=raw.class_names
-        )
+        tr, va, te = split_indices(_strat(raw), sp.ratios, sp.seed, strat, source=raw.source,
+                                   class_names=raw.class_names)
         mode = "ratios"
 
     # 3. features: fit on train rows only, apply to all
@@ -99,23 +92,15 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
     else:
         assert raw.x is not None
         x, kind, vocab = raw.x, raw.kind, raw.vocab_size
-        do_std = (
-            cfg.standardize if cfg.standardize is not None else (kind == "flat" and raw.name != "mnist1d")
-        )
-        if do_std:
+        if cfg.standardize if cfg.standardize is not None else (kind == "flat" and raw.name != "mnist1d"):
             if kind == "tokens":
-                raise DataError(
-                    raw.source, "standardize: true does not apply to token inputs", key="standardize"
-                )
+                raise DataError(raw.source, "standardize: true does not apply to token inputs",
+                                key="standardize")
             mean, std = fit_standardizer(x[tr], kind)
             x = apply_standardizer(x, mean, std)
             std_arrays = (mean[0], std[0])  # per-sample broadcastable (keepdims minus the row axis)
-            standardization = standardization_info(
-                list(feature_names) if kind == "flat" and feature_names else None,
-                mean,
-                std,
-                per="column" if kind == "flat" else "channel",
-            )
+            standardization = standardization_info(list(feature_names) if kind == "flat" and feature_names else None,
+                                                   mean, std, per="column" if kind == "flat" else "channel")
     x = np.ascontiguousarray(x)
     x_t = torch.from_numpy(x.astype(np.int64) if kind == "tokens" else x.astype(np.float32, copy=False))
     y = raw.y
@@ -140,52 +125,25 @@ def _finish(raw: RawData, cfg: DatasetConfig) -> Dataset:
     else:
         n_classes = len(raw.class_names)
         n_outputs = 1 if raw.task == "binary" else n_classes
-    spec = DataSpec(
-        name=raw.name,
-        task=raw.task,
-        input_kind=kind,
-        input_shape=tuple(int(d) for d in x.shape[1:]),
-        n_classes=n_classes,
-        n_outputs=n_outputs,
-        vocab_size=vocab,
-        class_names=tuple(raw.class_names),
-        feature_names=tuple(feature_names) if kind == "flat" else (),
-    )
+    spec = DataSpec(name=raw.name, task=raw.task, input_kind=kind, input_shape=tuple(int(d) for d in x.shape[1:]),
+                    n_classes=n_classes, n_outputs=n_outputs, vocab_size=vocab, class_names=tuple(raw.class_names),
+                    feature_names=tuple(feature_names) if kind == "flat" else ())
     sizes = {"train": len(tr), "val": len(va), "test": len(te)}
     if mode == "ratios":
         ratios = {"train": sp.train, "val": sp.val, "test": sp.test}
     else:
         ratios = {k: round(v / n_total, 6) for k, v in sizes.items()}
-    info = {
-        "source": raw.source,
-        "format": raw.format,
-        "name": raw.name,
-        "task": raw.task,
-        "input_kind": kind,
-        "input_shape": list(spec.input_shape),
-        "target": raw.target,
-        "n_samples": n_total,
-        "n_samples_original": n_original,
-        "subsample": cfg.subsample,
-        "sizes": sizes,
-        "ratios": ratios,
-        "seed": sp.seed,
-        "stratify": bool(strat),
-        "split_mode": mode,  # ratios | column | fixed_test
-        "split_column": sp.column,
-        "standardization": standardization,
-        "target_standardization": target_standardization,
-        "class_names": list(raw.class_names),
-        "feature_names": list(feature_names[:MAX_INFO_NAMES]),
-        "n_features": spec.n_features,
-        **raw.extra_info,
-    }
+    info = {"source": raw.source, "format": raw.format, "name": raw.name, "task": raw.task, "input_kind": kind,
+            "input_shape": list(spec.input_shape), "target": raw.target, "n_samples": n_total,
+            "n_samples_original": n_original, "subsample": cfg.subsample, "sizes": sizes, "ratios": ratios,
+            "seed": sp.seed, "stratify": bool(strat), "split_mode": mode,  # ratios | column | fixed_test
+            "split_column": sp.column, "standardization": standardization,
+            "target_standardization": target_standardization, "class_names": list(raw.class_names),
+            "feature_names": list(feature_names[:MAX_INFO_NAMES]), "n_features": spec.n_features, **raw.extra_info}
     if raw.task != "regression":
         k = len(raw.class_names)
-        info["class_counts"] = {
-            "train": np.bincount(y[tr], minlength=k).tolist(),
-            "val": np.bincount(y[va], minlength=k).tolist(),
-        }
+        info["class_counts"] = {"train": np.bincount(y[tr], minlength=k).tolist(),
+                                "val": np.bincount(y[va], minlength=k).tolist()}
     if enc is not None:
         prep = table_preprocessor(enc, task=raw.task, input_shape=spec.input_shape, class_names=raw.class_names,
                                   target=raw.target, drop=cfg.drop, target_standardization=target_standardization)

@@ -12,16 +12,8 @@ SPLIT_NAMES = ("train", "val", "test")
 RATIO_TOL = 1e-6
 
 # accepted spellings in an explicit split column
-_SPLIT_ALIASES = {
-    "train": "train",
-    "training": "train",
-    "val": "val",
-    "valid": "val",
-    "validation": "val",
-    "dev": "val",
-    "test": "test",
-    "testing": "test",
-}
+_SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                  "dev": "val", "test": "test", "testing": "test"}
 
 
 def _as_numpy(y: object) -> np.ndarray:
@@ -39,13 +31,11 @@ def _ratios(ratios: Sequence[float] | Mapping[str, float], source: str) -> np.nd
     else:
         r = np.array([float(v) for v in ratios])
     if r.ndim != 1 or len(r) < 2 or (r <= 0).any() or (r >= 1).any():
-        raise DataError(
-            source, f"split ratios {r.tolist()} must be at least two numbers strictly between 0 and 1"
-        )
+        raise DataError(source,
+                        f"split ratios {r.tolist()} must be at least two numbers strictly between 0 and 1")
     if abs(r.sum() - 1.0) > RATIO_TOL:
-        raise DataError(
-            source, f"split ratios {r.tolist()} sum to {r.sum():g}; they must sum to 1 (tolerance 1e-6)"
-        )
+        raise DataError(source,
+                        f"split ratios {r.tolist()} sum to {r.sum():g}; they must sum to 1 (tolerance 1e-6)")
     return r
 
 
@@ -63,9 +53,7 @@ def _is_stratifiable(y: np.ndarray) -> bool:
     return y.ndim == 1 and (y.dtype.kind in "iubUSO" or (y.dtype.kind == "f" and len(np.unique(y)) <= 50))
 
 
-def _stratified_counts(
-    inv: np.ndarray, n_classes: int, r: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def _stratified_counts(inv: np.ndarray, n_classes: int, r: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per-class split counts m[c, s]: each within floor/ceil of r[s] * n_c, column totals = _allocate(n, r)."""
     counts = np.bincount(inv, minlength=n_classes)
     target = _allocate(int(counts.sum()), r)
@@ -85,15 +73,9 @@ def _stratified_counts(
     return m
 
 
-def split_indices(
-    y: object,
-    ratios: Sequence[float] | Mapping[str, float] = (0.8, 0.1, 0.1),
-    seed: int = 0,
-    stratify: bool = True,
-    *,
-    source: str = "dataset",
-    class_names: Sequence[str] | None = None,
-) -> tuple[np.ndarray, ...]:
+def split_indices(y: object, ratios: Sequence[float] | Mapping[str, float] = (0.8, 0.1, 0.1), seed: int = 0,
+                  stratify: bool = True, *, source: str = "dataset",
+                  class_names: Sequence[str] | None = None) -> tuple[np.ndarray, ...]:
     """Index arrays (int64, shuffled) for each split, by default (train, val, test).
 
     Stratified by class when `stratify` and `y` holds class labels (1-D ints/strings); regression targets
@@ -112,11 +94,8 @@ def split_indices(
     if (sizes == 0).any():
         empty = [names[i] for i in np.flatnonzero(sizes == 0)]
         raise DataError(
-            source,
-            f"too few samples for the split: {n} samples with ratios {r.tolist()} leave the {empty} split(s) "
-            "empty; use more data or larger ratios",
-            key="split",
-        )
+            source, f"too few samples for the split: {n} samples with ratios {r.tolist()} leave the {empty} split(s) "
+            "empty; use more data or larger ratios", key="split")
     if stratify and _is_stratifiable(y):
         classes, inv = np.unique(y, return_inverse=True)
         counts = np.bincount(inv, minlength=len(classes))
@@ -124,22 +103,13 @@ def split_indices(
         if len(small):
 
             def label(c: int) -> str:
-                if (
-                    class_names is not None
-                    and np.issubdtype(classes.dtype, np.integer)
-                    and 0 <= classes[c] < len(class_names)
-                ):
-                    return str(class_names[int(classes[c])])
-                return str(classes[c])
+                named = class_names is not None and np.issubdtype(classes.dtype, np.integer)
+                return str(class_names[int(classes[c])] if named and 0 <= classes[c] < len(class_names) else classes[c])
 
             detail = ", ".join(f"{label(c)!r} has {counts[c]}" for c in small[:10])
-            raise DataError(
-                source,
-                f"too few samples for a stratified split into {len(r)} parts: class {detail} "
-                f"member(s), each class needs at least {len(r)}. Remove or merge rare classes, add data, "
-                "or set split.stratify: false",
-                key="split",
-            )
+            raise DataError(source, f"too few samples for a stratified split into {len(r)} parts: class {detail} "
+                            f"member(s), each class needs at least {len(r)}. Remove or merge rare classes, add data, "
+                            "or set split.stratify: false", key="split")
         m = _stratified_counts(inv, len(classes), r, rng)
         parts: list[list[np.ndarray]] = [[] for _ in r]
         for c in range(len(classes)):
@@ -149,8 +119,7 @@ def split_indices(
                 parts[s].append(chunk)
         out = [rng.permutation(np.concatenate(p)).astype(np.int64) for p in parts]
     else:
-        perm = rng.permutation(n)
-        out = [a.astype(np.int64) for a in np.split(perm, np.cumsum(sizes)[:-1])]
+        out = [a.astype(np.int64) for a in np.split(rng.permutation(n), np.cumsum(sizes)[:-1])]
     return tuple(out)
 
 
@@ -176,20 +145,16 @@ def split_from_column(values: object, *, source: str, column: str, seed: int = 0
     """(train, val, test) index arrays from an explicit split column; each shuffled with `seed`."""
     vals = _as_numpy(values)
     if vals.ndim != 1:
-        raise DataError(
-            source, f"split column {column!r} must be one-dimensional, got shape {vals.shape}", key=column
-        )
+        raise DataError(source, f"split column {column!r} must be one-dimensional, got shape {vals.shape}",
+                        key=column)
     norm = np.array([_SPLIT_ALIASES.get(str(v).strip().lower(), "") for v in vals.tolist()])
     bad_mask = norm == ""
     if bad_mask.any():
         bad, counts = np.unique(np.array([str(v) for v in vals[bad_mask].tolist()]), return_counts=True)
         detail = ", ".join(f"{b!r} ({c}x)" for b, c in list(zip(bad, counts, strict=True))[:10])
         raise DataError(
-            source,
-            f"split column {column!r} has values {detail} that are not a split name; allowed values: "
-            f"{listing(sorted(_SPLIT_ALIASES))} (case-insensitive)",
-            key=column,
-        )
+            source, f"split column {column!r} has values {detail} that are not a split name; allowed values: "
+            f"{listing(sorted(_SPLIT_ALIASES))} (case-insensitive)", key=column)
     rng = np.random.default_rng(seed)
     out = []
     for name in SPLIT_NAMES:
@@ -197,10 +162,7 @@ def split_from_column(values: object, *, source: str, column: str, seed: int = 0
         if len(idx) == 0:
             present = sorted(set(norm.tolist()))
             raise DataError(
-                source,
-                f"split column {column!r} has no {name!r} rows (found {present}); every split train, val and "
-                "test needs at least one row",
-                key=column,
-            )
+                source, f"split column {column!r} has no {name!r} rows (found {present}); every split train, val and "
+                "test needs at least one row", key=column)
         out.append(rng.permutation(idx).astype(np.int64))
     return tuple(out)

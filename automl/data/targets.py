@@ -39,11 +39,8 @@ def check_target_finite(values: np.ndarray, *, source: str, key: str) -> None:
     if bad.any():
         rows = np.flatnonzero(bad.reshape(len(values), -1).any(axis=1))
         raise DataError(
-            source,
-            f"target {key!r} has {int(bad.sum())} missing/NaN/inf value(s) (rows {rows[:10].tolist()}"
-            f"{' ...' if len(rows) > 10 else ''}); remove those rows or fill them",
-            key=key,
-        )
+            source, f"target {key!r} has {int(bad.sum())} missing/NaN/inf value(s) (rows {rows[:10].tolist()}"
+            f"{' ...' if len(rows) > 10 else ''}); remove those rows or fill them", key=key)
 
 
 def _uniques(values: np.ndarray) -> np.ndarray:
@@ -63,11 +60,8 @@ def infer_task(values: np.ndarray, *, source: str, key: str) -> Task:
     if n_uniq < 2:
         shown = label_str(uniq[0]) if n_uniq else "nothing"
         raise DataError(
-            source,
-            f"target {key!r} has a single value ({shown!r}) in all {len(values)} rows; a model needs at least "
-            "two classes (or a varying regression target)",
-            key=key,
-        )
+            source, f"target {key!r} has a single value ({shown!r}) in all {len(values)} rows; a model needs at least "
+            "two classes (or a varying regression target)", key=key)
     kind = values.dtype.kind
     if kind == "b" or n_uniq == 2:
         return "binary"
@@ -76,11 +70,8 @@ def infer_task(values: np.ndarray, *, source: str, key: str) -> Task:
             return _numeric_task(uniq.astype(float), source, key, is_float=True)
         if n_uniq > 0.5 * len(values) and len(values) > 20:
             raise DataError(
-                source,
-                f"target {key!r} has {n_uniq} distinct text values in {len(values)} rows, which looks like an "
-                "identifier rather than a class; pick another target or set task: multiclass",
-                key=key,
-            )
+                source, f"target {key!r} has {n_uniq} distinct text values in {len(values)} rows, which looks like an "
+                "identifier rather than a class; pick another target or set task: multiclass", key=key)
         return "multiclass"
     return _numeric_task(uniq.astype(float), source, key, is_float=kind == "f")
 
@@ -95,19 +86,12 @@ def _numeric_task(uniq: np.ndarray, source: str, key: str, *, is_float: bool) ->
     if n_uniq > MAX_INFERRED_CLASSES and (is_float or not integral):
         return "regression"
     if integral:
-        raise DataError(
-            source,
-            f"cannot infer the task from integer target {key!r} with {n_uniq} distinct values "
-            f"(more than {MAX_INFERRED_CLASSES}, too many to assume class labels); "
-            "set task: multiclass or task: regression",
-            key=key,
-        )
+        raise DataError(source, f"cannot infer the task from integer target {key!r} with {n_uniq} distinct values "
+                        f"(more than {MAX_INFERRED_CLASSES}, too many to assume class labels); "
+                        "set task: multiclass or task: regression", key=key)
     raise DataError(
-        source,
-        f"cannot infer the task from target {key!r}: only {n_uniq} distinct non-integer values "
-        f"({listing([label_str(u) for u in uniq[:10]])}); set task: multiclass or task: regression",
-        key=key,
-    )
+        source, f"cannot infer the task from target {key!r}: only {n_uniq} distinct non-integer values "
+        f"({listing([label_str(u) for u in uniq[:10]])}); set task: multiclass or task: regression", key=key)
 
 
 def encode_classes(
@@ -123,20 +107,15 @@ def encode_classes(
         values = values[:, 0]
     if values.ndim != 1:
         raise DataError(
-            source,
-            f"target {key!r} has shape {values.shape}; a {task} target must be one label per sample",
-            key=key,
-        )
+            source, f"target {key!r} has shape {values.shape}; a {task} target must be one label per sample",
+            key=key)
     text = np.array([label_str(v) for v in values.tolist()], dtype=object)
     if classes is not None:
         unknown = sorted(set(text.tolist()) - set(classes))
         if unknown:
-            raise DataError(
-                source,
-                f"target {key!r} has values {listing(unknown, 10)} that the `classes` mapping does not "
-                f"list; mapped values: {listing(classes)}",
-                key=key,
-            )
+            raise DataError(source,
+                            f"target {key!r} has values {listing(unknown, 10)} that the `classes` mapping does not "
+                            f"list; mapped values: {listing(classes)}", key=key)
         y = np.array([classes[t] for t in text.tolist()], dtype=np.int64)
         k = max(classes.values()) + 1
         names = tuple("+".join(sorted(n for n, i in classes.items() if i == c)) for c in range(k))
@@ -152,18 +131,11 @@ def encode_classes(
     present = np.unique(y)
     if len(present) < 2:
         raise DataError(
-            source,
-            f"target {key!r} has a single class ({names[int(present[0])]!r}) in all {len(y)} rows; "
-            "a classifier needs at least two",
-            key=key,
-        )
+            source, f"target {key!r} has a single class ({names[int(present[0])]!r}) in all {len(y)} rows; "
+            "a classifier needs at least two", key=key)
     if task == "binary" and k != 2:
-        raise DataError(
-            source,
-            f"task is binary but target {key!r} has {k} classes ({listing(names, 10)}); "
-            "set task: multiclass or map the values with `classes`",
-            key=key,
-        )
+        raise DataError(source, f"task is binary but target {key!r} has {k} classes ({listing(names, 10)}); "
+                        "set task: multiclass or map the values with `classes`", key=key)
     return y, names
 
 
@@ -173,12 +145,8 @@ def encode_regression(values: np.ndarray, *, source: str, key: str) -> np.ndarra
         y = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         sample = next((v for v in values.reshape(-1).tolist() if not isinstance(v, (int, float))), None)
-        raise DataError(
-            source,
-            f"task is regression but target {key!r} is not numeric (e.g. {sample!r}); "
-            "set task: binary or task: multiclass",
-            key=key,
-        ) from None
+        raise DataError(source, f"task is regression but target {key!r} is not numeric (e.g. {sample!r}); "
+                        "set task: binary or task: multiclass", key=key) from None
     check_target_finite(y, source=source, key=key)
     if y.ndim == 1:
         y = y[:, None]
@@ -195,9 +163,8 @@ def encode_target(
     """Targets for `task`: float regression values, or class ids 0..k-1 with their names (every file format)."""
     if task == "regression":
         if classes is not None:
-            raise DataError(
-                source, "`classes` applies to classification targets, but task is regression", key="classes"
-            )
+            raise DataError(source, "`classes` applies to classification targets, but task is regression",
+                            key="classes")
         return encode_regression(values, source=source, key=key), ()
     y, class_names = encode_classes(values, task, classes, source=source, key=key)
     if task == "binary" and len(class_names) != 2:

@@ -79,9 +79,7 @@ class _Baseline:
     def outputs(self, split: Split) -> torch.Tensor:
         n = len(split)
         if self.name == "trivial":
-            if self.task == "regression":
-                return _outputs(self.task, np.tile(self.mean, (n, 1)))
-            return _outputs(self.task, np.tile(self.prior, (n, 1)))
+            return _outputs(self.task, np.tile(self.mean if self.task == "regression" else self.prior, (n, 1)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if self.task == "regression":
@@ -93,15 +91,12 @@ class _Baseline:
 
 
 def _score(b: _Baseline, split: Split, task: str, target_std: list[float] | None) -> dict[str, float]:
-    from automl.training import compute_metrics, make_loss, prepare_targets
+    from automl.training import add_original_units, compute_metrics, make_loss, prepare_targets
 
     out = b.outputs(split)
     y = prepare_targets(split.y, task)
-    metrics = {"loss": float(make_loss(None, task)(out, y)), **compute_metrics(task, out, y)}
-    if target_std and len(target_std) == 1:
-        for k in ("rmse", "mae"):
-            if k in metrics:
-                metrics[f"{k}_original_units"] = metrics[k] * target_std[0]
+    metrics = add_original_units({"loss": float(make_loss(None, task)(out, y)), **compute_metrics(task, out, y)},
+                                 target_std)
     return {k: (float(v) if v is not None and math.isfinite(v) else None) for k, v in metrics.items()}
 
 

@@ -83,8 +83,7 @@ def check_can_read(info: RunInfo, again: bool) -> int:
             f"Run {info.run_dir} has already read its sealed test split {len(entries)} time(s) ({when}; see "
             f"{info.run_dir / LEDGER_FILE}). Another finalize reads it again, and test figures after the first "
             "read are no longer an unbiased estimate of the chosen model. Pass --again to do it anyway (the "
-            "report will say so); report.json was left as it was."
-        )
+            "report will say so); report.json was left as it was.")
     return len(entries)
 
 
@@ -99,6 +98,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     from automl.finalize.baselines import fit_baselines, score_baselines
     from automl.models import build_model, model_summary
     from automl.training import evaluate, make_loss, predict, prepare_targets, set_num_threads
+    from automl.training.metrics import add_original_units
     from automl.trial import run_trial, trial_seed
 
     if top_k < 1 or seeds < 1:
@@ -186,15 +186,8 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     test = dataset.read_test(purpose)
     scale = (dataset.info.get("target_standardization") or {}).get("std")
 
-    def in_units(m: dict[str, float], prefix: str = "") -> dict[str, float]:
-        if scale and len(scale) == 1:  # regression: also in the target's own units
-            for k in (prefix + "rmse", prefix + "mae"):
-                if k in m:
-                    m[f"{k}_original_units"] = m[k] * scale[0]
-        return m
-
     def test_metrics_of(model: Any, cfg: dict[str, Any]) -> dict[str, float]:
-        return in_units(evaluate(model, test, task, training_cfg=cfg.get("training")))
+        return add_original_units(evaluate(model, test, task, training_cfg=cfg.get("training")), scale)
 
     metric_key = obj.metric.removeprefix("val_")
     top, best_model = [], None
@@ -205,9 +198,9 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
             if res.status != "complete" or res.model is None:
                 rows.append({"seed": int(seed), "status": res.status, "reason": res.reason})
                 continue
-            val_metrics = ({} if refit_full else in_units(
+            val_metrics = ({} if refit_full else add_original_units(
                 {f"val_{k}": v for k, v in evaluate(res.model, dataset.val, task,
-                                                    training_cfg=config.get("training")).items()}, "val_"))
+                                                    training_cfg=config.get("training")).items()}, scale, "val_"))
             rows.append({"seed": int(seed), "status": "complete", "best_epoch": res.best_epoch,
                          "epochs_run": res.epochs_run, "val_metrics": val_metrics,
                          "test_metrics": test_metrics_of(res.model, config), "seconds": round(res.seconds, 3),

@@ -57,17 +57,13 @@ class ModelConfig:
         max_params = get(m, "max_params", DEFAULT_MAX_PARAMS)
         if max_params is not None:
             max_params = as_int(max_params, "model.max_params", minimum=1)
-        return cls(
-            family=family,
-            embedding_dim=as_int(get(m, "embedding_dim", 16), "model.embedding_dim", minimum=1),
-            global_pool=choice(m, "global_pool", "flatten", GLOBAL_POOLS, "model"),
-            init=canonical_initializer(get(m, "init", "default")),
-            init_std=as_float(get(m, "init_std", 0.05), "model.init_std", positive=True),
-            init_range=as_float(get(m, "init_range", 0.05), "model.init_range", positive=True),
-            bias_init=as_float(get(m, "bias_init", 0.0), "model.bias_init"),
-            max_params=max_params,
-            **blocks,
-        )
+        return cls(family=family, max_params=max_params, **blocks,
+                   embedding_dim=as_int(get(m, "embedding_dim", 16), "model.embedding_dim", minimum=1),
+                   global_pool=choice(m, "global_pool", "flatten", GLOBAL_POOLS, "model"),
+                   init=canonical_initializer(get(m, "init", "default")),
+                   init_std=as_float(get(m, "init_std", 0.05), "model.init_std", positive=True),
+                   init_range=as_float(get(m, "init_range", 0.05), "model.init_range", positive=True),
+                   bias_init=as_float(get(m, "bias_init", 0.0), "model.bias_init"))
 
 
 def _blocks(m: Mapping[str, Any], kind: LayerKind) -> tuple:

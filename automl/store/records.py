@@ -86,11 +86,7 @@ def trials_frame(records: list[TrialRecord]):
 
     rows = []
     for r in records:
-        row = {
-            "number": r.number, "state": r.state, "value": r.value, "best_epoch": r.best_epoch,
-            "epochs_run": r.epochs_run, "seconds": r.seconds, "duration": r.duration, "n_params": r.n_params,
-            "reason": r.reason, "worker": r.worker, "device": r.device, "seed": r.seed,
-        }
+        row = {c: getattr(r, c) for c in FRAME_COLUMNS}
         for k, v in r.params.items():
             row[f"params.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
         rows.append(row)

@@ -83,8 +83,7 @@ def check_study_name(study: str, where: str = "--study") -> None:
         raise UserInputError(
             f"{where} {study!r} is not a valid study name: it names the run's folder under the results directory, "
             "so it must be a single folder name (e.g. `mnist1d_cnn-2`), without `/`, `\\`, a drive, `..` or "
-            "an absolute path. Pick another with --study NAME (nothing was written)."
-        )
+            "an absolute path. Pick another with --study NAME (nothing was written).")
 
 
 WORKERS = "workers.json"
@@ -147,8 +146,7 @@ def check_not_held(info: RunInfo) -> None:
             f"Run {info.run_dir} is being searched right now by process(es) {pids} (listed in "
             f"{info.run_dir / WORKERS}). Stop that search first (`kill PID` stops it cleanly and its running "
             "trial is re-queued) or wait for it to finish, then resume. If those processes are on another "
-            f"machine that is gone, delete {info.run_dir / WORKERS}."
-        )
+            f"machine that is gone, delete {info.run_dir / WORKERS}.")
 
 
 def default_storage(run_dir: Path) -> str:
@@ -193,8 +191,7 @@ def create_run(study: str, space_file: Path, *, backend: str, storage: str | Non
     if (run_dir / MANIFEST).exists() and not exist_ok:
         raise UserInputError(
             f"Run directory {run_dir} already holds study {study!r}. Continue it with `automl resume {run_dir}`, "
-            f"or pick another name with --study NAME (nothing was changed)."
-        )
+            f"or pick another name with --study NAME (nothing was changed).")
     run_dir.mkdir(parents=True, exist_ok=True)
     if Path(space_file).resolve() != (run_dir / "space.yaml").resolve():
         shutil.copyfile(space_file, run_dir / "space.yaml")
@@ -214,14 +211,12 @@ def load_run(run: str | Path, root: Path = DEFAULT_ROOT, storage: str | None = N
         known = sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.exists() else []
         raise UserInputError(
             f"No run found at {run!r}: expected a folder with {MANIFEST} (a path, or a study name under {root}/). "
-            f"Known runs: {', '.join(known) if known else 'none'}."
-        )
+            f"Known runs: {', '.join(known) if known else 'none'}.")
     d = json.loads((path / MANIFEST).read_text())
     stored = d.get("storage")
     if d.get("storage_redacted") and storage is None:
         raise UserInputError(
-            f"Run {path} uses a storage whose password was not saved ({stored}); pass it again with --storage URL."
-        )
+            f"Run {path} uses a storage whose password was not saved ({stored}); pass it again with --storage URL.")
     return RunInfo(study=d["study"], run_dir=path.resolve(), backend=d["backend"], storage=storage or stored,
                    space_file=d.get("space_file", str(path / "space.yaml")), seed=int(d.get("seed", 0)),
                    settings=d.get("settings", {}), created=d.get("created", 0.0), source_space=d.get("source_space", ""))

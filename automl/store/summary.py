@@ -58,18 +58,14 @@ def all_runs(root: Path) -> list[dict[str, Any]]:
     """Every run directory directly under `root` (a folder holding manifest.json), oldest first."""
     if not root.is_dir():
         raise UserInputError(f"--results-dir {root} is not a folder; runs live in RESULTS_DIR/<study>/.")
-    infos = []
+    rows = []
     for manifest in sorted(root.glob(f"*/{MANIFEST}")):
         try:
-            infos.append(load_run(manifest.parent, root=root))
+            info = load_run(manifest.parent, root=root)
         except UserInputError as e:  # e.g. a storage whose password was not saved
-            infos.append(e)
-    rows = []
-    for item in infos:
-        if isinstance(item, UserInputError):
-            rows.append({"name": "?", "error": str(item)})
-        else:
-            rows.append(run_summary(item))
+            rows.append({"name": "?", "error": str(e)})
+            continue
+        rows.append(run_summary(info))
     return sorted(rows, key=lambda r: r.get("name", ""))
 
 

@@ -5,7 +5,7 @@ from automl._lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "losses": ("DEFAULT_LOSS", "LOSSES", "LOSSES_BY_TASK", "TaskLoss", "make_loss", "prepare_targets",
                "resolve_loss_name"),
-    "metrics": ("accuracy", "balanced_accuracy", "compute_metrics", "evaluate",
+    "metrics": ("accuracy", "add_original_units", "balanced_accuracy", "compute_metrics", "evaluate",
                 "evaluate_tensors", "mae", "predict", "r2", "rmse", "roc_auc"),
     "optimizers": ("OPTIMIZERS", "make_optimizer"),
     "penalties": ("activity_penalty", "penalized_weights", "weight_penalty"),

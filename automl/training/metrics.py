@@ -109,6 +109,15 @@ def compute_metrics(task: str, outputs: torch.Tensor, targets: torch.Tensor) -> 
     return {"rmse": rmse(targets, outputs), "mae": mae(targets, outputs), "r2": r2(targets, outputs)}
 
 
+def add_original_units(metrics: dict[str, float], target_std: Any, prefix: str = "") -> dict[str, float]:
+    """With one standardized regression target: rmse and mae also in the target's own units (`_original_units`);
+    `prefix` "val_" for validation metrics."""
+    if target_std is not None and len(target_std) == 1:
+        metrics.update({f"{k}_original_units": metrics[k] * target_std[0]
+                        for k in (prefix + "rmse", prefix + "mae") if k in metrics})
+    return metrics
+
+
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = DEFAULT_EVAL_BATCH_SIZE) -> torch.Tensor:
     """Model outputs for all of `x` in eval mode under inference_mode, in large batches."""
     was_training = model.training

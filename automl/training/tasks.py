@@ -4,6 +4,7 @@ torch."""
 from __future__ import annotations
 
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")  # --precision (autocast; fp16 needs CUDA)
 
 # Validation metrics besides the loss (unprefixed; the trainer reports them as `val_<key>`).
 METRICS_BY_TASK: dict[str, tuple[str, ...]] = {

@@ -27,10 +27,9 @@ from automl.training.optimizers import make_optimizer, setting
 from automl.training.penalties import activity_penalty, penalized_weights, weight_penalty
 from automl.training.reporter import Decision, NullReporter, Reporter
 from automl.training.schedules import is_per_batch, make_scheduler
-from automl.training.tasks import METRICS_BY_TASK, check_task, default_direction
+from automl.training.tasks import METRICS_BY_TASK, PRECISIONS, check_task, default_direction
 
 STOP_REASONS: tuple[str, ...] = ("max_epochs", "early_stopping", "reporter", "nan")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_MAX_EPOCHS = 20
@@ -200,8 +199,7 @@ class Trainer:
 
         loss_fn = self.loss_fn
         weights = penalized_weights(model) if (self.l1 or self.l2) else []
-        l1, l2 = self.l1, self.l2
-        a1, a2 = self.activity_l1, self.activity_l2
+        l1, l2, a1, a2 = self.l1, self.l2, self.activity_l1, self.activity_l2
         need_features = bool(a1 or a2)
         clip = self.grad_clip
         params = [p for p in model.parameters() if p.requires_grad] if clip > 0 else []
@@ -222,8 +220,7 @@ class Trainer:
             batch_losses: list[torch.Tensor] = []
             for start, end in bounds:
                 idx = perm[start:end]
-                xb = x_tr[idx]
-                yb = y_tr[idx]
+                xb, yb = x_tr[idx], y_tr[idx]
                 with autocast():
                     if need_features:
                         out, features = fwd(xb, return_features=True)

@@ -11,7 +11,7 @@ import optuna
 
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
-from automl.store.run import RunInfo, live_holders, redact_url, write_holders
+from automl.store.run import RunInfo, live_holders, redact_url
 
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
@@ -46,8 +46,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             text = str(e).replace(url, safe) if url else str(e)
             raise UserInputError(
                 f"Cannot open storage {safe}: {type(e).__name__}: {text.splitlines()[0] if text else ''}. "
-                "Allowed: sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, mysql://..., or journal:PATH."
-            ) from None
+                "Allowed: sqlite:///PATH, postgresql://USER:PASSWORD@HOST/DB, mysql://..., or journal:PATH.") from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -100,7 +99,7 @@ def surplus(t: optuna.trial.FrozenTrial) -> bool:
 
 def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:
     """RUNNING trials whose worker is gone and trials failed by Ctrl-C are marked failed and queued again."""
-    live = _live_workers(info)
+    live = set(live_holders(info.run_dir))
     trials = study.get_trials(deepcopy=False)
     # A finished trial cannot be updated (Optuna raises UpdateFinishedTrialError), so "already re-queued" is
     # read from the copies: every re-queued trial carries `requeued_from` = the number of the original.
@@ -119,11 +118,3 @@ def requeue_interrupted(study: optuna.Study, info: RunInfo) -> int:
         study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number}, skip_if_exists=False)
         n += 1
     return n
-
-
-def _live_workers(info: RunInfo) -> set[str]:
-    return set(live_holders(info.run_dir))
-
-
-def write_workers(info: RunInfo, pids: list[int]) -> None:
-    write_holders(info.run_dir, pids)

@@ -28,14 +28,13 @@ from automl.backends.optuna.storage import (
     record_of,
     requeue_interrupted,
     surplus,
-    write_workers,
 )
 from automl.backends.prepare import space_max_epochs
 from automl.backends.stop import Terminated, worker_signals
 from automl.space import SearchSpace, grid_size, load_space
 from automl.space.errors import UserInputError
 from automl.store.records import TrialRecord
-from automl.store.run import RunInfo, redact_url
+from automl.store.run import RunInfo, redact_url, write_holders
 from automl.trial import shielded
 
 
@@ -155,18 +154,18 @@ class OptunaBackend(Backend):
         set_num_threads(s.threads or 1)
         objective = Objective(str(job.info.space_path), replace(s, device=slot.label))
         objective._cache.update(space=job.space, dataset=job.data, metric=job.metric, direction=job.direction)
-        write_workers(job.info, [os.getpid()])
+        write_holders(job.info.run_dir, [os.getpid()])
         try:
             _optimize(study, objective, s, [lambda st, tr: surplus(tr) or job.finished(record_of(tr))])
         finally:
-            write_workers(job.info, [])
+            write_holders(job.info.run_dir, [])
 
     def _in_workers(self, job: Job, study: optuna.Study, s: OptunaSettings, slots: list[Slot]) -> None:
         info = job.info
         procs = [WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage, "study": info.study,
                                 "settings": asdict(s), "slot": asdict(slot), "parent_pid": os.getpid()})
                  for slot in slots]
-        write_workers(info, [os.getpid(), *(p.pid for p in procs if p.pid)])  # the driver holds the run too
+        write_holders(info.run_dir, [os.getpid(), *(p.pid for p in procs if p.pid)])  # the driver holds the run too
         # trials of earlier sessions (resume) are not reported again: the printer summed them up in one line
         seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
 
@@ -194,7 +193,7 @@ class OptunaBackend(Backend):
         finally:
             for p in procs:
                 p.join()
-            write_workers(info, [])
+            write_holders(info.run_dir, [])
         report()
         failed = [p.exitcode for p in procs if p.exitcode not in (0, None)]
         if failed:
@@ -214,8 +213,7 @@ class OptunaBackend(Backend):
         except optuna.exceptions.DuplicatedStudyError:
             raise UserInputError(
                 f"Storage {redact_url(info.storage)} already has a study named {info.study!r}; resume it with "
-                f"`automl resume {info.run_dir}` or choose another --study name."
-            ) from None
+                f"`automl resume {info.run_dir}` or choose another --study name.") from None
         study.set_user_attr("automl", {"space": space.name, "metric": space.objective.metric, "seed": s.seed,
                                        "run_dir": str(info.run_dir)})
         return study

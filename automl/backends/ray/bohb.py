@@ -87,13 +87,6 @@ class BOHBParams:
         self.choices = choices
 
     def __call__(self, params: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for k, v in params.items():
-            if k in self.choices:
-                out[k] = self.choices[k].get(v, v)
-            elif hasattr(v, "item"):
-                out[k] = v.item()
-            else:
-                out[k] = v
-        return out
+        return {k: self.choices[k].get(v, v) if k in self.choices else v.item() if hasattr(v, "item") else v
+                for k, v in params.items()}
 

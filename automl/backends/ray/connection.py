@@ -21,9 +21,8 @@ _DRIVER_ENV = {
 
 
 def _token_available() -> bool:
-    if os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"):
-        return True
-    return (Path.home() / ".ray" / "auth_token").exists()
+    env = os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+    return bool(env) or (Path.home() / ".ray" / "auth_token").exists()
 
 
 def _token_mode() -> None:
@@ -59,8 +58,7 @@ def connect(settings: RaySettings, *, quiet: bool = True) -> bool:
                 f"Cannot connect to the Ray cluster at --address {address}: {type(e).__name__}: "
                 f"{str(e).splitlines()[0] if str(e) else ''}. Check that `ray start --head` runs there and the "
                 "port is reachable; clusters with token auth (the default of `ray start` in Ray 2.60) need "
-                "RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN."
-            ) from None
+                "RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN.") from None
         return True
     ray.init(num_cpus=settings.num_cpus, dashboard_host="127.0.0.1", _node_ip_address="127.0.0.1", **kwargs)
     return True

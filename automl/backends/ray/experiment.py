@@ -13,6 +13,7 @@ import random
 import re
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,9 @@ log = logging.getLogger(__name__)
 
 # --- define-by-run sampling (picklable: Tune saves the searcher with the experiment) --------------------------
 
-class DefineByRun:
-    """`OptunaSearch(space=DefineByRun(space))`: the neutral space sampled with the Optuna trial Tune gives."""
-
-    def __init__(self, space: Space) -> None:
-        self.space = space
-
-    def __call__(self, trial: Any) -> None:
-        sample(self.space, trial)
+def define_by_run(space: Space, trial: Any) -> None:
+    """`OptunaSearch(space=partial(define_by_run, space))`: the neutral space sampled with Tune's Optuna trial."""
+    sample(space, trial)
 
 
 class RandomPopulation:
@@ -65,8 +61,7 @@ class PerturbFloats:
     alone, so the perturbed params still describe a valid config of the same space."""
 
     def __init__(self, space: Space, seed: int) -> None:
-        self.space = space
-        self.rng = random.Random(seed)
+        self.space, self.rng = space, random.Random(seed)
 
     def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
         params = dict(config.get("p") or {})
@@ -85,16 +80,10 @@ class PerturbFloats:
         return {**config, "p": params}
 
 
-class TrialNamer:
+def trial_name(offset: int, trial: Any) -> str:
     """Trial names/dirs `trial_00007_<id>`: the number is the creation index (the searcher's counter)."""
-
-    def __init__(self, offset: int) -> None:
-        self.offset = offset
-
-    def __call__(self, trial: Any) -> str:
-        m = re.match(r"\d+", str(trial.experiment_tag))
-        n = int(m.group()) - self.offset if m else 0
-        return f"trial_{n:05d}_{trial.trial_id}"
+    m = re.match(r"\d+", str(trial.experiment_tag))
+    return f"trial_{int(m.group()) - offset if m else 0:05d}_{trial.trial_id}"
 
 
 # --- building the Tune experiment ---------------------------------------------------------------------------
@@ -157,7 +146,7 @@ def _search_alg(settings: RaySettings, space: SearchSpace, metric: str, mode: st
     with warnings.catch_warnings():  # Optuna calls some sampler options "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = SAMPLERS.create(settings.searcher, settings, space, settings.seed)
-    return OptunaSearch(space=DefineByRun(space.space), metric=metric, mode=mode, sampler=sampler), 1
+    return OptunaSearch(space=partial(define_by_run, space.space), metric=metric, mode=mode, sampler=sampler), 1
 
 
 def _trainable(job: Job, done: dict[int, dict[str, Any]], bohb_choices: dict | None) -> Any:
@@ -249,7 +238,7 @@ class RayBackend(Backend):
             if resume:
                 tuner = _restore(job, trainable)
             else:
-                namer = TrialNamer(offset)
+                namer = partial(trial_name, offset)
                 param_space = {"p": tune.sample_from(RandomPopulation(job.space.space, s.seed))} if s.scheduler == "pbt" else None
                 tuner = tune.Tuner(trainable, param_space=param_space, run_config=_run_config(job), tune_config=tune.TuneConfig(
                     metric=job.metric, mode=mode, search_alg=search_alg,

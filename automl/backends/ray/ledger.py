@@ -35,9 +35,8 @@ def experiment_path(info: RunInfo) -> str:
 
 
 class Ledger(Callback):
-    """Driver-side Tune callback: appends each finished trial to `ray_trials.jsonl` in the run dir at once
-    (fsync'd) and hands its record to the job's progress printer. Tune pickles it with the experiment; the
-    backend attaches a fresh one to a restored experiment, so only the run dir travels in the pickle."""
+    """The driver-side Tune callback that writes the ledger. Tune pickles it with the experiment; the backend
+    attaches a fresh one to a restored experiment, so only the run dir travels in the pickle."""
 
     def __init__(self, run_dir: Path, job: Any = None, budget: Any = None) -> None:
         self.run_dir, self.job, self.budget = Path(run_dir), job, budget
@@ -90,8 +89,8 @@ _KEEP_TUNE = ("training_iteration", "time_total_s", "timestamp", "done", "trial_
 
 
 def _compact(result: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in result.items() if k != "config" and (k in _KEEP_TUNE or not k.startswith(("time_", "date",
-                                                                                                          "hostname", "node_ip")))}
+    drop = ("time_", "date", "hostname", "node_ip")
+    return {k: v for k, v in result.items() if k != "config" and (k in _KEEP_TUNE or not k.startswith(drop))}
 
 
 # --- rows -> TrialRecord ------------------------------------------------------------------------------------
@@ -115,21 +114,13 @@ def record_from_rows(number: int, params: dict[str, Any], rows: list[dict[str, A
         threads=last.get("threads"),
     )
     retried = f" (after {num_failures} retr{'y' if num_failures == 1 else 'ies'})" if num_failures else ""
-    if final is not None:
-        st = final.get("status")
-        rec.n_params = int(final.get("n_params") or 0)
-        rec.seconds = float(final.get("seconds") or rec.seconds)
-        rec.detail = str(final.get("detail") or "")
-        rec.reason = str(final.get("reason") or "")
-        rec.best_epoch = int(final.get("best_epoch") or rec.best_epoch)
-        rec.epochs_run = int(final.get("epochs_run") or rec.epochs_run)
+    if final is not None:  # what run_trial returned; failed or infeasible: FAIL with its reason, as every backend
+        for k, cast in (("n_params", int), ("seconds", float), ("best_epoch", int), ("epochs_run", int)):
+            setattr(rec, k, cast(final.get(k) or getattr(rec, k)))
+        rec.detail, rec.reason = str(final.get("detail") or ""), str(final.get("reason") or "")
         rec.precision, rec.compiled = str(final.get("precision") or ""), bool(final.get("compiled"))
-        if st == "complete":
-            rec.state, rec.value = "COMPLETE", _num(final.get("value"))
-        elif st == "pruned":
-            rec.state, rec.value = "PRUNED", _num(final.get("value"))
-        else:  # failed or infeasible: the reason as run_trial gave it, as every backend records it
-            rec.state, rec.value = "FAIL", None
+        rec.state = {"complete": "COMPLETE", "pruned": "PRUNED"}.get(final.get("status"), "FAIL")
+        rec.value = _num(final.get("value")) if rec.state != "FAIL" else None
     elif status == "ERROR":
         rec.state, rec.value = "FAIL", None
         rec.reason = (f"trial process failed{retried}: {error}" if error else f"trial process failed{retried}")[:500]
@@ -180,14 +171,14 @@ def _history(rows: list[dict[str, Any]], final: dict[str, Any] | None) -> list[d
 
 
 def _read_error(trial: Any) -> str:
+    name = trial.run_metadata.error_filename or "error.txt"  # run_metadata: as _finish reads it
     try:
-        fs = trial.storage.storage_filesystem
-        path = Path(trial.storage.trial_fs_path, trial.run_metadata.error_filename or "error.txt").as_posix()
-        with fs.open_input_stream(path) as f:
+        storage = trial.storage
+        with storage.storage_filesystem.open_input_stream(Path(storage.trial_fs_path, name).as_posix()) as f:
             text = f.readall().decode("utf-8", "replace")
     except Exception:
         try:
-            text = Path(trial.local_path or "", trial.run_metadata.error_filename or "error.txt").read_text()
+            text = Path(trial.local_path or "", name).read_text()
         except Exception:
             return ""
     return _error_line(text)
@@ -200,43 +191,36 @@ def _error_line(text: str) -> str:
     return key[:500]
 
 
-def _ledger(info: RunInfo) -> list[dict[str, Any]]:
-    return _ledger_at(info.run_dir)
-
-
-def _ledger_at(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / LEDGER
-    if not path.exists():
-        return []
+def _jsonl(text: str | None) -> list[dict[str, Any]]:
     out = []
-    for line in path.read_text().splitlines():
+    for line in (text or "").splitlines():
         with contextlib.suppress(json.JSONDecodeError):
             out.append(json.loads(line))  # a line cut by a kill is skipped
     return out
 
 
+def _ledger(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir, LEDGER)
+    return _jsonl(path.read_text()) if path.exists() else []
+
+
 def ledger_done(info: RunInfo) -> dict[int, dict[str, Any]]:
     """Trials that finished (not errored) per the ledger, by number: resume hands their result back."""
-    done: dict[int, dict[str, Any]] = {}
-    for e in _ledger(info):
-        n = trial_number(e.get("name", ""))
-        if n is not None and e.get("status") == "TERMINATED":
-            done[n] = {"params": e.get("params"), "final_row": e.get("final_row")}
-    return done
+    return {n: {"params": e.get("params"), "final_row": e.get("final_row")} for e in _ledger(info.run_dir)
+            if (n := trial_number(e.get("name", ""))) is not None and e.get("status") == "TERMINATED"}
 
 
 def ledger_epochs(run_dir: Path) -> int:
     """Epochs the finished trials of a run trained (what an epoch budget has already spent)."""
-    return sum(int(e.get("record", {}).get("epochs_run") or 0) for e in _ledger_at(Path(run_dir)))
+    return sum(int(e.get("record", {}).get("epochs_run") or 0) for e in _ledger(run_dir))
 
 
 # --- reading results ----------------------------------------------------------------------------------------
 
 @dataclass
 class TuneTrial:
-    """One trial as Tune's newest experiment snapshot describes it, read as plain JSON: Tune's own reader
-    (`ExperimentAnalysis`, `Trial.from_json_state`) unpickles parts of the snapshot, so a run folder from
-    someone else could run code when merely listed. Nothing here unpickles."""
+    """One trial of Tune's newest snapshot, read as plain JSON (Tune's own `ExperimentAnalysis` and
+    `Trial.from_json_state` unpickle parts of it)."""
 
     name: str
     trial_id: str
@@ -265,12 +249,14 @@ def _filesystem(path: str) -> tuple[Any, str]:
     return pafs.LocalFileSystem(), Path(path).resolve().as_posix()
 
 
+def _pickled(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("_type") == "CLOUDPICKLE_FALLBACK"
+
+
 def _plain(value: Any) -> Any:
     """A value of Tune's JSON with its pickled fallbacks dropped (never loaded)."""
     if isinstance(value, dict):
-        if value.get("_type") == "CLOUDPICKLE_FALLBACK":
-            return None
-        return {k: _plain(v) for k, v in value.items() if not (isinstance(v, dict) and v.get("_type") == "CLOUDPICKLE_FALLBACK")}
+        return None if _pickled(value) else {k: _plain(v) for k, v in value.items() if not _pickled(v)}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -314,55 +300,32 @@ def tune_snapshot(info: RunInfo) -> list[TuneTrial]:
     return out
 
 
-def _tune_trials(info: RunInfo) -> list[tuple[TuneTrial, list[dict[str, Any]]]]:
-    """(trial, its result.json rows) for every trial in the newest Tune snapshot; [] when there is none yet."""
-    out = []
-    for t in tune_snapshot(info):
-        rows: list[dict[str, Any]] = []
-        for line in (t.read("result.json") or "").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                rows.append(json.loads(line))
-        out.append((t, rows))
-    return out
-
-
-def _snapshot_error(t: TuneTrial) -> str:
-    return _error_line(t.read(t.error_filename or "error.txt") or "")
-
-
 def load_trials(info: RunInfo) -> list[TrialRecord]:
     """Tune's experiment (newest snapshot + each trial's result.json, JSON only: nothing is unpickled) merged
     with the ledger of finished trials, as TrialRecords numbered in creation order."""
     by_number: dict[int, TrialRecord] = {}
-    for t, rows in _tune_trials(info):
-        n = trial_number(t.name)
-        if n is None:
-            n = trial_number(Path(t.path).name)
-        n = n if n is not None else len(by_number)
+    for t in tune_snapshot(info):
+        n = next((k for k in (trial_number(t.name), trial_number(Path(t.path).name)) if k is not None),
+                 len(by_number))
         # an error file on a trial that did not end in ERROR: it was restarted (its node or process died)
-        error = _snapshot_error(t) if t.status == "ERROR" or t.error_filename else ""
+        error = ""
+        if t.status == "ERROR" or t.error_filename:
+            error = _error_line(t.read(t.error_filename or "error.txt") or "")
         restarts = t.num_failures or (1 if error and t.status != "ERROR" else 0)
-        by_number[n] = record_from_rows(n, params_of(t.config), rows, t.status, error, num_failures=restarts)
+        by_number[n] = record_from_rows(n, params_of(t.config), _jsonl(t.read("result.json")), t.status, error,
+                                        num_failures=restarts)
     extra: list[TrialRecord] = []
-    for e in _ledger(info):  # finished trials: the ledger is written at once, Tune's snapshot may lag
-        n = trial_number(e.get("name", ""))
-        rec = TrialRecord(**e["record"])
+    for e in _ledger(info.run_dir):  # finished trials: the ledger is written at once, Tune's snapshot may lag
+        n, rec = trial_number(e.get("name", "")), TrialRecord(**e["record"])
         if n is None:
-            continue
-        if n in by_number and by_number[n].params != rec.params:
-            extra.append(rec)  # a finished trial Tune never saved, replaced by a different suggestion
             continue
         current = by_number.get(n)
-        if current is None or current.state in ("RUNNING", "WAITING") or _more_complete(rec, current):
+        if current is not None and current.params != rec.params:
+            extra.append(rec)  # a finished trial Tune never saved, replaced by a different suggestion
+        elif current is None or current.state not in ("COMPLETE", "FAIL", "PRUNED") or \
+                rec.epochs_run >= current.epochs_run:  # the ledger's record is at least as complete as Tune's
             by_number[n] = rec
-    out = [by_number[n] for n in sorted(by_number)]
     top = (max(by_number) + 1) if by_number else 0
     for i, rec in enumerate(extra):
         rec.number = top + i
-        out.append(rec)
-    return out
-
-
-def _more_complete(ledger: TrialRecord, tune_rec: TrialRecord) -> bool:
-    unfinished = tune_rec.state not in ("COMPLETE", "FAIL", "PRUNED")
-    return unfinished or ledger.epochs_run >= tune_rec.epochs_run
+    return [by_number[n] for n in sorted(by_number)] + extra

@@ -104,8 +104,7 @@ class TuneReporter:
 
 
 def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | None = None) -> None:
-    """The function Tune runs per trial: flat params -> nested config -> `run_trial` -> per-epoch reports and
-    one final row (status, reason, history). Failures are results, never exceptions."""
+    """The function Tune runs per trial (see the module docstring); failures are results, never exceptions."""
     import ray
     import torch
     from ray import tune
