@@ -115,6 +115,10 @@ class ProgressPrinter:
         for line in plan_lines(settings, backend=backend, study=study, max_epochs=max_epochs, resume=resume):
             self._print(line)
 
+    def note(self, line: str) -> None:
+        """A line of its own before the trials (e.g. what a warm start seeded)."""
+        self._print(line)
+
     def data(self, dataset: Any) -> None:
         self._print(data_line(dataset))
 

@@ -36,6 +36,7 @@ class TrialRecord:
     threads: int | None = None  # torch threads the trial trained with (CPU results depend on it)
     precision: str = ""  # autocast precision and torch.compile as the trial trained (what finalize reproduces)
     compiled: bool = False
+    note: str = ""  # warm start: where the trial came from and what the mapping onto this space changed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +92,8 @@ def trials_frame(records: list[TrialRecord]):
             "epochs_run": r.epochs_run, "seconds": r.seconds, "duration": r.duration, "n_params": r.n_params,
             "reason": r.reason, "worker": r.worker, "device": r.device, "seed": r.seed,
         }
+        if r.note:
+            row["note"] = r.note
         for k, v in r.params.items():
             row[f"params.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
         rows.append(row)

@@ -78,7 +78,7 @@ def print_trials(run: str | Path, *, root: Path = Path("results"), storage: str 
     shown = sorted(records, key=key)[:top]
     for r in shown:
         table.add_row(str(r.number), r.state, "-" if r.value is None else f"{r.value:.4f}", str(r.epochs_run),
-                      f"{r.seconds:.1f}", str(r.n_params), r.reason[:60])
+                      f"{r.seconds:.1f}", str(r.n_params), r.reason[:60] or r.note[:200])
     Console(width=140).print(table)
     if len(shown) < len(records):
         Console(width=140).print(f"showing the best {len(shown)} of {len(records)} trials (--top N or --all for "

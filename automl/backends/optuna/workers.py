@@ -140,6 +140,10 @@ class OptunaBackend(Backend):
         if resume:
             study.sampler = make_sampler(s, job.space, offset=len(study.get_trials(deepcopy=False)))
             requeue_interrupted(study, job.info)
+        elif job.warm is not None:
+            from automl.backends.warm import seed_optuna
+
+            seed_optuna(study, job.warm, job.metric)
         slots = plan_slots(resolve_devices(s.device), workers=s.workers, trials_per_gpu=s.trials_per_gpu)
         s.threads = s.threads or threads_per_slot(len(slots), _cores())
         if s.timeout is not None and s.deadline is None:
