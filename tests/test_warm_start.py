@@ -83,6 +83,9 @@ def test_same_space_and_data_takes_trials_without_retraining(tmp_path):
     assert manifest(res / "again")["settings"]["warm_start"][0]["mode"] == "taken"
     table = cli("trials", "again", "--results-dir", res).output
     assert "taken from tiny#" in table
+    cli("resume", "again", "--results-dir", res, "--trials", 3, "--no-finalize")  # resume: still not budget
+    trials = study_of(res / "again").get_trials()
+    assert len(trials) == 6 and sum("warm_from" not in t.user_attrs for t in trials) == 3
 
     import automl  # the Python API: the same, through search(warm_start=[...])
 
@@ -163,6 +166,8 @@ def test_bad_sources_exit_2(tmp_path):
     out = cli("search", space, "--results-dir", res, "--study", "r", "--backend", "ray", "--scheduler", "pbt",
               "--warm-start", "src", code=2).output
     assert "--warm-start needs Ray's OptunaSearch" in out
+    assert "does not combine with --sampler grid" in search(space, res, "--study", "g", "--sampler", "grid",
+                                                            "--warm-start", "src", code=2).output
 
 
 @pytest.mark.slow

@@ -129,7 +129,8 @@ class ProgressPrinter:
         """A resumed run: one line for the trials of earlier sessions (they are not printed again)."""
         self.earlier = list(records)
         done = [r for r in records if r.state in COUNTED]
-        self.before = sum(r.state != "INTERRUPTED" for r in done)
+        # warm-start trials taken untrained from another run use none of the budget either
+        self.before = sum(r.state != "INTERRUPTED" and not r.note.startswith("taken from") for r in done)
         self.before_epochs = sum(r.epochs_run for r in done)
         for r in done:
             self._track_best(r, direction)

@@ -130,6 +130,11 @@ class OptunaBackend(Backend):
         if settings.sampler == "grid" and settings.trials is None:
             settings.trials = grid_size(space.space, settings.grid_points)
 
+    def check_warm_start(self, settings: Any) -> None:
+        if settings.sampler == "grid":
+            raise UserInputError("--warm-start does not combine with --sampler grid: the grid sampler walks its own "
+                                 "fixed list of configs; use --sampler tpe (or random) to start from earlier runs.")
+
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
         return load_trials(info)
 
