@@ -196,4 +196,5 @@ def test_ray_runs_warm_configs_first(tmp_path):
     recs = sorted(load_trials(load_run(info.run_dir)), key=lambda r: r.number)
     assert len(recs) == 3 and all(r.epochs_run > 0 for r in recs)  # Ray re-evaluates: nothing is taken
     assert [r.params for r in recs[:2]] == [t.params for t in best]
+    assert [r.note.split(" (")[0] for r in recs] == [f"enqueued from src#{t.number}" for t in best] + [""]
     assert manifest(info.run_dir)["settings"]["warm_start"][0]["mode"] == "enqueued"

@@ -111,7 +111,8 @@ def plan(sources: list[tuple[RunInfo, list[TrialRecord]]], space: SearchSpace, *
         p.enqueued += seeds
         p.lines.append(f"  warm start: the top {len(seeds)} configs of {name} run first ({why})"
                        + (f"; {len(skipped)} skipped, e.g. {skipped[0]}" if skipped else ""))
-        p.sources.append({"run": str(info.run_dir), "mode": "enqueued", "trials": len(seeds), "why": why})
+        p.sources.append({"run": str(info.run_dir), "mode": "enqueued", "trials": len(seeds), "why": why,
+                          "seeds": [{"from": x.source, "note": x.note, "params": x.mapped.params} for x in seeds]})
     return p
 
 
@@ -166,4 +167,13 @@ def points(p: WarmPlan) -> list[dict[str, Any]]:
     return [x.mapped.params for x in [*p.taken, *p.enqueued]]
 
 
-__all__ = ["WARM", "WarmPlan", "data_fingerprint", "load_sources", "plan", "points", "seed_optuna"]
+def with_notes(records: list[TrialRecord], info: RunInfo) -> list[TrialRecord]:
+    """Ray: Tune keeps no note of ours; its first trials are the seeded points, in order (from the manifest)."""
+    seeds = [x for src in info.settings.get("warm_start") or [] for x in src.get("seeds", [])]
+    for r, x in zip(sorted(records, key=lambda r: r.number), seeds, strict=False):  # fewer trials than seeds
+        if all(r.params.get(k) == v for k, v in x["params"].items()):
+            r.note = x["note"]
+    return records
+
+
+__all__ = ["WARM", "WarmPlan", "data_fingerprint", "load_sources", "plan", "points", "seed_optuna", "with_notes"]

@@ -232,7 +232,9 @@ class RayBackend(Backend):
                                  "fifo) or --backend optuna.")
 
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
-        return ledger.load_trials(info)
+        from automl.backends.warm import with_notes
+
+        return with_notes(ledger.load_trials(info), info)
 
     def run(self, job: Job, *, resume: bool) -> None:
         from ray import tune
