@@ -33,9 +33,9 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
     check_study_name(name, where="--study" if study else f"Space {space.source}: name")
     settings = impl.settings(space.search, overrides)
     impl.check(space, settings)
-    sources = warm.load_sources(list(warm_start), root) if warm_start else []
-    if sources:
+    if warm_start:
         impl.check_warm_start(settings)
+    sources = warm.load_sources(list(warm_start), root, warm_start_top) if warm_start else []
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
         settings.trials = 20
     tell(progress, "plan", settings, backend=impl.name, study=name, max_epochs=space_max_epochs(space))

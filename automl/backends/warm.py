@@ -54,10 +54,12 @@ def data_fingerprint(dataset: Any) -> str:
     return h.hexdigest()[:16]
 
 
-def load_sources(runs: list[str | Path], root: Path) -> list[tuple[RunInfo, list[TrialRecord]]]:
+def load_sources(runs: list[str | Path], root: Path, top: int = 10) -> list[tuple[RunInfo, list[TrialRecord]]]:
     """Each --warm-start run and its trials, read before anything of the new run is written."""
     from automl.store.results import load_trials
 
+    if top < 1:
+        raise UserInputError(f"--warm-start-top {top} must be at least 1.")
     out = []
     for run in runs:
         try:
@@ -76,8 +78,6 @@ def plan(sources: list[tuple[RunInfo, list[TrialRecord]]], space: SearchSpace, *
          direction: str, top: int, take: bool = True) -> WarmPlan:
     """Decide each source's mode and map its trials; a source none of whose configs maps is an error.
     `take`: the backend can add finished trials (Optuna); Ray's searcher only takes points to evaluate."""
-    if top < 1:
-        raise UserInputError(f"--warm-start-top {top} must be at least 1.")
     p, shash = WarmPlan(), space_hash(space.raw)
     for info, records in sources:
         s = info.settings
