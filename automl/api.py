@@ -166,7 +166,8 @@ def search(space: Any, data: Any = None, *, backend: str = "optuna", results_dir
     `__main__`) or its "module:function" name, in place of the space's built-in family; the space's `model:`
     keys (without `family`) are its hyperparameters. See automl/models/factory.py.
 
-    `options` are the CLI's: trials, timeout, max_total_epochs, workers, seed, sampler, pruner, device, ...
+    `options` are the CLI's: trials, timeout, max_total_epochs, workers, seed, sampler, pruner, device, ...,
+    and `warm_start=[run or path, ...]` (with `warm_start_top=K`): earlier runs whose trials seed this search.
     `progress`: True prints one line per finished trial (as the CLI does), False is silent, or a callable
     progress(record, metric, direction, t0). Call `run.finalize()` afterwards for the test figure and model.
     """

@@ -125,6 +125,8 @@ def search(
     gpus_per_trial: Annotated[float | None, typer.Option(help="Ray: GPUs per trial; fractions share a GPU (default 0)")] = None,
     storage_path: Annotated[str | None, typer.Option(help="Ray: folder, shared filesystem or cloud URI for Tune's experiment (default: the run dir)")] = None,
     data: DataOpt = None,
+    warm_start: Annotated[list[str] | None, typer.Option(help="An earlier run (directory or study name) whose trials seed this search; repeatable. Same data and space: its trials are taken without retraining; else its top configs run first.")] = None,
+    warm_start_top: Annotated[int, typer.Option(help="Warm start: configs queued from each run that is not taken as it is (best first).")] = 10,
 ) -> None:
     """Run a search, then finalize: the best config (chosen on validation) is tested once on the sealed test split.
 
@@ -143,7 +145,8 @@ def search(
                    trials_per_gpu=trials_per_gpu, precision=precision,
                    compile=compile, trial_timeout=trial_timeout, threads=threads, address=address,
                    scheduler=scheduler, searcher=searcher, max_concurrent=max_concurrent,
-                   cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path)
+                   cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, storage_path=storage_path,
+                   warm_start=warm_start, warm_start_top=warm_start_top)
     if data is not None:  # the API's path: the run keeps a copy of the space pointed at this file
         from automl.api import search as api_search
         from automl.space import load_space

@@ -108,6 +108,7 @@ class Job:
     settings: SearchSettings
     progress: Progress | None = None
     t0: float = field(default_factory=time.time)
+    warm: Any = None  # a new search's warm-start seeds (automl.backends.warm.WarmPlan), or None
 
     def finished(self, record: TrialRecord) -> None:
         """Tell the user about a finished trial (a no-op without a printer)."""
@@ -129,6 +130,10 @@ class Backend(ABC):
     @abstractmethod
     def check(self, space: SearchSpace, settings: SearchSettings) -> None:
         """Backend-specific checks and defaults before anything is written (a missing package, a grid's size)."""
+
+    def check_warm_start(self, settings: SearchSettings) -> None:
+        """Refuse `--warm-start` where this backend's searcher cannot take seeded configs (never ignore it)."""
+        return None
 
     @contextlib.contextmanager
     def session(self, settings: SearchSettings) -> Iterator[None]:

@@ -20,9 +20,12 @@ from automl.store.run import RunInfo, check_not_held, check_study_name, create_r
 
 def start_search(space_path: str | Path, *, backend: str = "optuna", study: str | None = None,
                  root: Path = Path("results"), storage: str | None = None, progress: Progress | None = None,
-                 **overrides: Any) -> RunInfo:
+                 warm_start: list[str | Path] | None = None, warm_start_top: int = 10, **overrides: Any) -> RunInfo:
     """Check everything, create the run directory, then search until the budget is spent. The plan (budget,
-    workers, sampler, pruner) is told before the data loads: loading and connecting can take a while."""
+    workers, sampler, pruner) is told before the data loads: loading and connecting can take a while.
+    `warm_start`: earlier runs whose trials seed this search (see automl.backends.warm)."""
+    from automl.backends import warm
+
     impl = get_backend(backend)
     _check_storage(impl, storage)
     space = load_space(space_path)
@@ -30,21 +33,31 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
     check_study_name(name, where="--study" if study else f"Space {space.source}: name")
     settings = impl.settings(space.search, overrides)
     impl.check(space, settings)
+    if warm_start:
+        impl.check_warm_start(settings)
+    sources = warm.load_sources(list(warm_start), root, warm_start_top) if warm_start else []
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
         settings.trials = 20
     tell(progress, "plan", settings, backend=impl.name, study=name, max_epochs=space_max_epochs(space))
     dataset, obj = search_data(space)
     tell(progress, "data", dataset)
     check_some_feasible(space, dataset.spec)
+    fingerprint = warm.data_fingerprint(dataset)
+    seeds = warm.plan(sources, space, fingerprint=fingerprint, metric=obj.metric, direction=obj.direction,
+                      top=warm_start_top, take=impl.name == "optuna") if sources else None
     with impl.session(settings):  # connect first: an unreachable cluster leaves no half-made run dir
         manifest = {**settings.manifest(), "direction": obj.direction, "metric": obj.metric,
-                    "data_base_dir": str(space.base_dir)}
+                    "data_base_dir": str(space.base_dir), "data_fingerprint": fingerprint,
+                    "space_hash": warm.space_hash(space.raw), "warm_start": seeds.sources if seeds else []}
         info = create_run(name, Path(space_path), backend=impl.name, storage=storage,
                           seed=settings.seed, settings=manifest, root=root)
         fix_base_dir(info, space)
         tell(progress, "run_dir", info)
+        for line in seeds.lines if seeds else []:
+            tell(progress, "note", line)
         with naming_run(info), holding(info):
-            impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress), resume=False)
+            impl.run(Job(info, space, dataset, obj.metric, obj.direction, settings, progress, warm=seeds),
+                     resume=False)
     return info
 
 

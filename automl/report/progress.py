@@ -115,6 +115,10 @@ class ProgressPrinter:
         for line in plan_lines(settings, backend=backend, study=study, max_epochs=max_epochs, resume=resume):
             self._print(line)
 
+    def note(self, line: str) -> None:
+        """A line of its own before the trials (e.g. what a warm start seeded)."""
+        self._print(line)
+
     def data(self, dataset: Any) -> None:
         self._print(data_line(dataset))
 
@@ -125,7 +129,8 @@ class ProgressPrinter:
         """A resumed run: one line for the trials of earlier sessions (they are not printed again)."""
         self.earlier = list(records)
         done = [r for r in records if r.state in COUNTED]
-        self.before = sum(r.state != "INTERRUPTED" for r in done)
+        # warm-start trials taken untrained from another run use none of the budget either
+        self.before = sum(r.state != "INTERRUPTED" and not r.note.startswith("taken from") for r in done)
         self.before_epochs = sum(r.epochs_run for r in done)
         for r in done:
             self._track_best(r, direction)

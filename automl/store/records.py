@@ -36,6 +36,7 @@ class TrialRecord:
     threads: int | None = None  # torch threads the trial trained with (CPU results depend on it)
     precision: str = ""  # autocast precision and torch.compile as the trial trained (what finalize reproduces)
     compiled: bool = False
+    note: str = ""  # warm start: where the trial came from and what the mapping onto this space changed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +88,8 @@ def trials_frame(records: list[TrialRecord]):
     rows = []
     for r in records:
         row = {c: getattr(r, c) for c in FRAME_COLUMNS}
+        if r.note:
+            row["note"] = r.note
         for k, v in r.params.items():
             row[f"params.{k}"] = v if isinstance(v, (int, float, str, bool)) or v is None else json.dumps(v)
         rows.append(row)

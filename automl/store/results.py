@@ -73,12 +73,12 @@ def print_trials(run: str | Path, *, root: Path = Path("results"), storage: str 
         return (r.state != "COMPLETE", v is None, sign * (v or 0.0), r.number)
 
     table = Table(title=f"{info.study}: {len(records)} trials ({info.settings.get('metric', 'value')}, {direction})")
-    for col in ("#", "state", "value", "epochs", "seconds", "n_params", "reason"):
+    for col in ("#", "state", "value", "epochs", "seconds", "n_params", "reason / note"):
         table.add_column(col, overflow="fold")
     shown = sorted(records, key=key)[:top]
     for r in shown:
         table.add_row(str(r.number), r.state, "-" if r.value is None else f"{r.value:.4f}", str(r.epochs_run),
-                      f"{r.seconds:.1f}", str(r.n_params), r.reason[:60])
+                      f"{r.seconds:.1f}", str(r.n_params), "; ".join(x for x in (r.reason[:60], r.note[:200]) if x))
     Console(width=140).print(table)
     if len(shown) < len(records):
         Console(width=140).print(f"showing the best {len(shown)} of {len(records)} trials (--top N or --all for "

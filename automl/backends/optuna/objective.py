@@ -136,7 +136,8 @@ class Objective:
 
 
 SURPLUS = "surplus"  # a trial created past the trial budget by a worker racing another: never run, never a record
-UNCOUNTED = ("interrupted", SURPLUS)  # interrupted trials run again (re-queued); surplus ones never ran
+# interrupted trials run again (re-queued); surplus ones never ran; warm ones were taken from another run untrained
+UNCOUNTED = ("interrupted", SURPLUS, "warm")
 
 
 def counted_before(trials: list[optuna.trial.FrozenTrial], number: int) -> int:

@@ -80,7 +80,7 @@ def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
         finished=t.datetime_complete.timestamp() if t.datetime_complete else None,
         n_params=int(a.get("n_params", 0)), worker=a.get("worker", ""), device=a.get("device", ""),
         seed=a.get("seed"), threads=a.get("threads"), precision=a.get("precision", ""),
-        compiled=bool(a.get("compiled", False)),
+        compiled=bool(a.get("compiled", False)), note=a.get("warm_note", ""),
     )
 
 

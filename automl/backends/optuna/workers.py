@@ -129,6 +129,11 @@ class OptunaBackend(Backend):
         if settings.sampler == "grid" and settings.trials is None:
             settings.trials = grid_size(space.space, settings.grid_points)
 
+    def check_warm_start(self, settings: Any) -> None:
+        if settings.sampler == "grid":
+            raise UserInputError("--warm-start does not combine with --sampler grid: the grid sampler walks its own "
+                                 "fixed list of configs; use --sampler tpe (or random) to start from earlier runs.")
+
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
         return load_trials(info)
 
@@ -139,6 +144,10 @@ class OptunaBackend(Backend):
         if resume:
             study.sampler = make_sampler(s, job.space, offset=len(study.get_trials(deepcopy=False)))
             requeue_interrupted(study, job.info)
+        elif job.warm is not None:
+            from automl.backends.warm import seed_optuna
+
+            seed_optuna(study, job.warm, job.metric)
         slots = plan_slots(resolve_devices(s.device), workers=s.workers, trials_per_gpu=s.trials_per_gpu)
         s.threads = s.threads or threads_per_slot(len(slots), _cores())
         if s.timeout is not None and s.deadline is None:

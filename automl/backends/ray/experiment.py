@@ -127,7 +127,8 @@ class EpochBudget(Stopper):
         return self.used >= self.limit
 
 
-def _search_alg(settings: RaySettings, space: SearchSpace, metric: str, mode: str) -> tuple[Any, int]:
+def _search_alg(settings: RaySettings, space: SearchSpace, metric: str, mode: str,
+                points: list[dict[str, Any]] | None = None) -> tuple[Any, int]:
     """(search_alg or None, Tune's first trial tag): PBT takes no searcher, BOHB its own over a ConfigSpace."""
     if settings.scheduler == "pbt":
         return None, 0
@@ -146,7 +147,8 @@ def _search_alg(settings: RaySettings, space: SearchSpace, metric: str, mode: st
     with warnings.catch_warnings():  # Optuna calls some sampler options "experimental"
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         sampler = SAMPLERS.create(settings.searcher, settings, space, settings.seed)
-    return OptunaSearch(space=partial(define_by_run, space.space), metric=metric, mode=mode, sampler=sampler), 1
+    return OptunaSearch(space=partial(define_by_run, space.space), metric=metric, mode=mode, sampler=sampler,
+                        points_to_evaluate=points or None), 1  # warm start: enqueued, run first
 
 
 def _trainable(job: Job, done: dict[int, dict[str, Any]], bohb_choices: dict | None) -> Any:
@@ -212,8 +214,16 @@ class RayBackend(Backend):
     def session(self, settings: Any) -> contextlib.AbstractContextManager[None]:
         return ray_session(settings)
 
+    def check_warm_start(self, settings: Any) -> None:
+        if settings.scheduler in ("pbt", "bohb"):
+            raise UserInputError(f"--warm-start needs Ray's OptunaSearch searcher, which --scheduler "
+                                 f"{settings.scheduler} replaces; use another scheduler (asha, hyperband, median, "
+                                 "fifo) or --backend optuna.")
+
     def load_trials(self, info: RunInfo) -> list[TrialRecord]:
-        return ledger.load_trials(info)
+        from automl.backends.warm import with_notes
+
+        return with_notes(ledger.load_trials(info), info)
 
     def run(self, job: Job, *, resume: bool) -> None:
         from ray import tune
@@ -231,7 +241,9 @@ class RayBackend(Backend):
             info.save()
             _warn_storage(s)
         mode = "max" if job.direction == "maximize" else "min"
-        search_alg, offset = _search_alg(s, job.space, job.metric, mode)
+        from automl.backends.warm import points
+
+        search_alg, offset = _search_alg(s, job.space, job.metric, mode, points(job.warm) if job.warm else None)
         bohb_choices = getattr(getattr(search_alg, "_space", None), "automl_choices", None) if s.scheduler == "bohb" else None
         trainable = _trainable(job, ledger.ledger_done(info) if resume else {}, bohb_choices)
         with _hyperband_env(s):
