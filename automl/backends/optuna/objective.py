@@ -108,6 +108,7 @@ class Objective:
             # Trial numbers are handed out atomically by the storage: they are the tickets of an exact budget.
             # Workers that asked at the same moment get the later tickets; theirs never train and are not records.
             trial.set_user_attr("status", SURPLUS)
+            trial.set_user_attr("reason", f"{SURPLUS}: asked past the trial budget ({s.trials}); never ran")
             trial.study.stop()
             raise TrialError(f"{SURPLUS}: the trial budget ({s.trials}) was taken by other workers")
         space, dataset, metric, direction = self._load()
