@@ -105,9 +105,13 @@ def test_budget_auto_is_validated_and_capped():
         OptunaSettings.build({}, {"budget": "sometimes"})
     with pytest.raises(UserInputError, match=r"--stall-tolerance .* applies with --budget auto"):
         OptunaSettings.build({}, {"stall_tolerance": 0.01})
-    s = OptunaSettings.build({"budget": "auto", "startup_trials": 15}, {})
-    rule = StallRule.of(s, "maximize")
-    assert (rule.window, rule.min_trials) == (15, 30)
+    with pytest.raises(UserInputError, match="--stall-window 5 applies with --budget auto"):
+        OptunaSettings.build({}, {"stall_window": 5})
+    with pytest.raises(UserInputError, match="--stall-window 0 must be at least 1"):
+        OptunaSettings.build({"budget": "auto"}, {"stall_window": 0})
+    rules = [StallRule.of(OptunaSettings.build(search, over), "maximize") for search, over in (
+        ({"budget": "auto"}, {}), ({"budget": "auto", "startup_trials": 40}, {}), ({"budget": "auto"}, {"stall_window": 10}))]
+    assert [(r.window, r.min_trials) for r in rules] == [(30, 60), (40, 80), (10, 20)]
     assert DEFAULT_CAP == 200
 
 
@@ -146,11 +150,13 @@ def one_core():
 
 def test_a_wine_search_with_budget_auto_stops_before_its_cap_and_says_why(tmp_path, one_core):
     """Wine's validation split has 27 rows: accuracy saturates within a few trials, and a gain below its
-    binomial standard error (about 0.045 at 100%) is no gain. The cap (60 trials) would run three times longer."""
+    binomial standard error (about 0.045 at 100%) is no gain. A window of 10 trials (at least 20) keeps the test
+    short; the cap (60 trials) would run three times longer."""
     from automl.cli.main import app
 
     space = wine_space(tmp_path)
-    res = CliRunner().invoke(app, ["search", str(space), "--trials", "60", "--budget", "auto", "--results-dir",
+    res = CliRunner().invoke(app, ["search", str(space), "--trials", "60", "--budget", "auto", "--stall-window", "10",
+                                   "--results-dir",
                                    str(tmp_path / "results"), "--no-finalize"])
     assert res.exit_code == 0, res.output
     out = res.output
@@ -192,8 +198,8 @@ def test_budget_auto_with_a_given_tolerance_through_the_api(tmp_path, one_core):
     """A tolerance of 1.0 (accuracy can never gain that much): it stops at the earliest it may, min_trials."""
     import automl
 
-    run = automl.search(wine_space(tmp_path, startup_trials=2), results_dir=tmp_path / "r", budget="auto",
-                        stall_tolerance=1.0, trials=40, progress=False)
+    run = automl.search(wine_space(tmp_path, startup_trials=2, stall_window=10), results_dir=tmp_path / "r",
+                        budget="auto", stall_tolerance=1.0, trials=40, progress=False)
     stop = run.info.settings["stopped"]
     assert stop["trials"] == 20 and stop["noise"] == 1.0 and stop["noise_from"] == "--stall-tolerance"
     assert json.loads((run.path / "manifest.json").read_text())["settings"]["stopped"] == stop
@@ -205,7 +211,7 @@ def test_ray_refuses_budget_auto_with_exit_code_2(tmp_path):
     res = CliRunner().invoke(app, ["search", str(wine_space(tmp_path)), "--backend", "ray", "--budget", "auto",
                                    "--results-dir", str(tmp_path / "results")])
     assert res.exit_code == 2, res.output
-    assert "--budget auto (and --stall-tolerance) is not supported with --backend ray" in res.output
+    assert "--budget auto (and --stall-tolerance/--stall-window) is not supported with --backend ray" in res.output
     assert not (tmp_path / "results" / "wine_auto").exists()
     # from a space's search: block too (never ignored)
     res = CliRunner().invoke(app, ["search", str(wine_space(tmp_path, budget="auto")), "--backend", "ray",

@@ -47,6 +47,7 @@ class SearchSettings:
     startup_trials: int = 10
     budget: str | None = None  # "auto": stop once the best-so-far has stalled (automl.backends.autostop), capped
     stall_tolerance: float | None = None  # --budget auto: the noise a gain must beat (default: estimated)
+    stall_window: int | None = None  # --budget auto: finished trials the gain is measured over (default 30)
     metric: str = ""  # set by the driver when the search starts (the auto-stop rule's noise estimate)
     val_rows: int | None = None  # likewise: the validation split's rows
 
@@ -74,7 +75,7 @@ class SearchSettings:
         return s
 
     def validate(self) -> None:
-        for name in ("trials", "max_total_epochs", "threads", "trials_per_gpu"):
+        for name in ("trials", "max_total_epochs", "threads", "trials_per_gpu", "stall_window"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise UserInputError(f"--{name.replace('_', '-')} {v} must be at least 1.")
@@ -91,6 +92,9 @@ class SearchSettings:
         if self.stall_tolerance is not None and (self.stall_tolerance < 0 or self.budget != "auto"):
             raise UserInputError(f"--stall-tolerance {self.stall_tolerance} applies with --budget auto and must be "
                                  "0 or more (the gain in the objective's units that counts as progress).")
+        if self.stall_window is not None and self.budget != "auto":
+            raise UserInputError(f"--stall-window {self.stall_window} applies with --budget auto (the finished trials "
+                                 "over which the best must gain more than the noise).")
         if self.trials_per_gpu > 1 and self.device == "cpu":
             raise UserInputError(f"--trials-per-gpu {self.trials_per_gpu} packs trials onto GPUs, but --device is "
                                  "cpu; use --device cuda (or auto), or leave --trials-per-gpu at 1.")
