@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gzip
 import json
 import statistics
 import sys
@@ -189,7 +190,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           "budget_trainings": a.budget_trainings, "budget_epochs": budget, "window": rule.window,
                           "min_trials": rule.min_trials, "tolerances": TOLERANCES,
                           "windows": WINDOWS, "rules": RULES, "data_version": bench.version},
-               "aggregate": summarize(runs, tasks), "runs": runs}
+               "aggregate": summarize(runs, tasks), "runs_file": "autostop.runs.json.gz"}
+        with gzip.open(out / "autostop.runs.json.gz", "wt", compresslevel=9) as f:  # every run's stops: megabytes
+            json.dump(runs, f, separators=(",", ":"))
         (out / "autostop.json").write_text(json.dumps(res, indent=1) + "\n")
         write_md(res, out / "autostop.md")
         print(f"seed {seed} done, {time.time() - t0:.0f} s", flush=True)
@@ -198,8 +201,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         summary = json.loads(path.read_text()) if path.exists() else {}
         summary["autostop"] = {"source": "results/benchmarks/autostop.json", "command": res["command"],
                                "seeds": res["config"]["seeds"], "budget_trainings": a.budget_trainings,
-                               **{f"{name}_{g}": {k: v for k, v in agg.items() if k != "per_task"}
-                                  for name, by in res["aggregate"].items() for g, agg in by.items()}}
+                               "window": rule.window, "min_trials": rule.min_trials,
+                               **{f"{name.split()[1]}_{g}": {k: v for k, v in agg.items() if k != "per_task"}
+                                  for name, by in res["aggregate"].items() if name.startswith("default ")
+                                  for g, agg in by.items()}}
         path.write_text(json.dumps(summary, indent=2) + "\n")
     print((out / "autostop.md").read_text())
     return res

@@ -204,6 +204,17 @@ def test_budget_auto_with_a_given_tolerance_through_the_api(tmp_path, one_core):
     assert stop["trials"] == 20 and stop["noise"] == 1.0 and stop["noise_from"] == "--stall-tolerance"
     assert json.loads((run.path / "manifest.json").read_text())["settings"]["stopped"] == stop
 
+    # resume keeps the rule (still stalled: no trial), and `--budget fixed` spends the larger cap
+    from automl.cli.main import app
+
+    res = CliRunner().invoke(app, ["resume", str(run.path), "--trials", "23", "--no-finalize"])
+    assert res.exit_code == 0, res.output
+    assert "0 trials this session" in res.output and "stopped before the cap: stalled" in res.output
+    res = CliRunner().invoke(app, ["resume", str(run.path), "--trials", "23", "--budget", "fixed", "--no-finalize"])
+    assert res.exit_code == 0, res.output
+    assert "3 trials this session" in res.output and "stopped before the cap" not in res.output
+    assert "stopped" not in json.loads((run.path / "manifest.json").read_text())["settings"]
+
 
 def test_ray_refuses_budget_auto_with_exit_code_2(tmp_path):
     from automl.cli.main import app

@@ -70,6 +70,8 @@ class SearchSettings:
         if unknown:
             raise UserInputError(f"Unknown {cls.BACKEND} backend setting(s): {', '.join(unknown)}; "
                                  f"allowed: {', '.join(sorted(names))}.")
+        if given.get("budget") == "fixed":  # e.g. resuming an auto run for its whole cap: its stall options go
+            search = {k: v for k, v in search.items() if k not in ("stall_tolerance", "stall_window")}
         s = cls(**{**{k: v for k, v in search.items() if k in names and v is not None}, **given})
         s.validate()
         return s

@@ -158,10 +158,10 @@ class OptunaBackend(Backend):
             self._in_process(job, study, s, slots[0])
         else:
             self._in_workers(job, study, s, slots)
-        if s.auto:
+        if s.auto or job.info.settings.get("stopped"):  # a resume with --budget fixed clears an earlier stop
             from automl.backends.autostop import record_stop
 
-            record_stop(job.info, study.user_attrs.get("autostop") or None)
+            record_stop(job.info, (study.user_attrs.get("autostop") or None) if s.auto else None)
 
     def _in_process(self, job: Job, study: optuna.Study, s: OptunaSettings, slot: Slot) -> None:
         from automl.training import set_num_threads
