@@ -168,6 +168,7 @@ def search(space: Any, data: Any = None, *, backend: str = "optuna", results_dir
 
     `options` are the CLI's: trials, timeout, max_total_epochs, workers, seed, sampler, pruner, device, ...,
     and `warm_start=[run or path, ...]` (with `warm_start_top=K`): earlier runs whose trials seed this search.
+    `budget="auto"` (with `stall_tolerance`, `stall_window`): stop once the best has stalled, within the cap.
     `progress`: True prints one line per finished trial (as the CLI does), False is silent, or a callable
     progress(record, metric, direction, t0). Call `run.finalize()` afterwards for the test figure and model.
     """

@@ -69,10 +69,12 @@ class Tracker:
 
 # --- strategies -----------------------------------------------------------------------------------------------
 
-def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: int, seed: int) -> None:
+def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: int, seed: int,
+                 on_tell: Callable[[float | None, list[float]], None] | None = None) -> None:
     """automl's trial loop on the surrogate: sample with `automl.space.sample`, one `trial.report` of
     val_accuracy per epoch then `should_prune`, the trainer's early stopping (patience on val_accuracy, checked
-    after the report as `Trainer.fit` does), the trial's value = its best epoch (what `run_trial` returns)."""
+    after the report as `Trainer.fit` does), the trial's value = its best epoch (what `run_trial` returns).
+    `on_tell(value or None if pruned, per-epoch val_accuracy)`: told after each finished trial (auto-stop)."""
     import optuna
 
     from automl.space import sample
@@ -88,8 +90,10 @@ def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: i
         tr.trials += 1
         best: float | None = None
         since, pruned = 0, False
+        accs: list[float] = []
         for epoch in range(1, MAX_EPOCH + 1):
             acc = 100.0 - tr.train(config, epoch)
+            accs.append(acc)
             if _improves(acc, best, "maximize", 0.0):
                 best, since = acc, 0
             else:
@@ -104,14 +108,18 @@ def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: i
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         else:
             study.tell(trial, best)
+        if on_tell is not None:
+            on_tell(None if pruned else best, accs)
 
 
-def automl(overrides: dict[str, Any] | None = None, patience: int | None = None) -> Callable[[Tracker, int], None]:
+def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
+           on_tell: Callable[[Tracker, float | None, list[float]], None] | None = None) -> Callable[[Tracker, int], None]:
     """automl's default strategy as `automl search SPACE` builds it with no flags: `OptunaSettings.build` of
     the space's (empty) `search:` block plus `--seed`, then the backend's own `make_sampler`/`make_pruner`
     (the SAMPLERS/PRUNERS registry entries: multivariate grouped TPE with `startup_trials`, HyperbandPruner
     from `min_epochs` to the space's max_epochs with `reduction_factor`), and the trainer's DEFAULT_PATIENCE.
-    `overrides`/`patience` give the proposed variants (settings a space's `search:` block can set)."""
+    `overrides`/`patience` give the proposed variants (settings a space's `search:` block can set); `on_tell`
+    sees each finished trial (benchmarks/surrogate_autostop.py)."""
 
     def run(tr: Tracker, seed: int) -> None:
         from automl.backends.optuna.settings import OptunaSettings
@@ -121,7 +129,8 @@ def automl(overrides: dict[str, Any] | None = None, patience: int | None = None)
         space = automl_space(tr.bench)
         s = OptunaSettings.build(dict(overrides or {}), {"seed": seed})
         _optuna_loop(tr, space, make_sampler(s, space), make_pruner(s, space),
-                     DEFAULT_PATIENCE if patience is None else patience, seed)
+                     DEFAULT_PATIENCE if patience is None else patience, seed,
+                     None if on_tell is None else lambda v, c: on_tell(tr, v, c))
 
     return run
 

@@ -32,6 +32,11 @@ spaces_app = typer.Typer(help="List, show and validate search spaces.\n\nExample
 app.add_typer(spaces_app, name="spaces")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Root folder of run directories.")]
+BUDGET_HELP = ("auto: stop once the best validation value has gained no more than its noise over the last 30 "
+               "finished trials (at least 60), within --trials/--timeout/--max-total-epochs as a hard cap (default "
+               "200 trials); fixed: spend the whole budget (the default). Optuna backend.")
+WINDOW_HELP = "--budget auto: finished trials the gain is measured over (default 30; at least twice as many run)."
+STALL_HELP = "--budget auto: the gain that counts as progress (default: the validation metric's standard error)."
 SELECTION_HELP = ("noise: when the top trials are within validation noise, re-score them by cross-validation over "
                   "train+validation (never the test split) and pick by the mean | best: the best validation value")
 
@@ -99,6 +104,9 @@ def search(
     trials: Annotated[int | None, typer.Option(help="Number of trials (all workers together).")] = None,
     timeout: Annotated[float | None, typer.Option(help="Wall-clock budget in seconds.")] = None,
     max_total_epochs: Annotated[int | None, typer.Option(help="Budget in training epochs summed over trials.")] = None,
+    budget: Annotated[str | None, typer.Option(help=BUDGET_HELP)] = None,
+    stall_tolerance: Annotated[float | None, typer.Option(help=STALL_HELP)] = None,
+    stall_window: Annotated[int | None, typer.Option(help=WINDOW_HELP)] = None,
     sampler: Annotated[str | None, typer.Option(help=SAMPLER_HELP)] = None,
     pruner: Annotated[str | None, typer.Option(help=PRUNER_HELP)] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes sharing the storage.")] = None,
@@ -141,6 +149,7 @@ def search(
 
     printer = ProgressPrinter()
     options = dict(storage=storage, progress=printer, trials=trials, timeout=timeout, max_total_epochs=max_total_epochs,
+                   budget=budget, stall_tolerance=stall_tolerance, stall_window=stall_window,
                    sampler=sampler, pruner=pruner, workers=workers, seed=seed, device=device,
                    trials_per_gpu=trials_per_gpu, precision=precision,
                    compile=compile, trial_timeout=trial_timeout, threads=threads, address=address,
@@ -176,6 +185,9 @@ def resume(
     trials: Annotated[int | None, typer.Option(help="New total number of trials.")] = None,
     timeout: Annotated[float | None, typer.Option(help="Seconds for this continuation.")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    budget: Annotated[str | None, typer.Option(help=BUDGET_HELP)] = None,
+    stall_tolerance: Annotated[float | None, typer.Option(help=STALL_HELP)] = None,
+    stall_window: Annotated[int | None, typer.Option(help=WINDOW_HELP)] = None,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
     finalize: Annotated[bool, typer.Option("--finalize/--no-finalize")] = True,
@@ -191,7 +203,7 @@ def resume(
 
     printer = ProgressPrinter()  # prints the plan first, then the earlier trials in one line (`printer.earlier`)
     info = resume_search(run, root=results_dir, storage=storage, progress=printer, trials=trials, timeout=timeout,
-                         workers=workers)
+                         workers=workers, budget=budget, stall_tolerance=stall_tolerance, stall_window=stall_window)
     printer.done(info)
     with naming_run(info):
         _after_resume(info, printer.earlier or [], finalize)

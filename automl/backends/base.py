@@ -45,6 +45,11 @@ class SearchSettings:
     min_epochs: int = 1
     reduction_factor: int = 3
     startup_trials: int = 10
+    budget: str | None = None  # "auto": stop once the best-so-far has stalled (automl.backends.autostop), capped
+    stall_tolerance: float | None = None  # --budget auto: the noise a gain must beat (default: estimated)
+    stall_window: int | None = None  # --budget auto: finished trials the gain is measured over (default 30)
+    metric: str = ""  # set by the driver when the search starts (the auto-stop rule's noise estimate)
+    val_rows: int | None = None  # likewise: the validation split's rows
 
     # option -> what to use instead, for options of other backends given to this one
     REFUSED: ClassVar[dict[str, str]] = {}
@@ -65,12 +70,14 @@ class SearchSettings:
         if unknown:
             raise UserInputError(f"Unknown {cls.BACKEND} backend setting(s): {', '.join(unknown)}; "
                                  f"allowed: {', '.join(sorted(names))}.")
+        if given.get("budget") == "fixed":  # e.g. resuming an auto run for its whole cap: its stall options go
+            search = {k: v for k, v in search.items() if k not in ("stall_tolerance", "stall_window")}
         s = cls(**{**{k: v for k, v in search.items() if k in names and v is not None}, **given})
         s.validate()
         return s
 
     def validate(self) -> None:
-        for name in ("trials", "max_total_epochs", "threads", "trials_per_gpu"):
+        for name in ("trials", "max_total_epochs", "threads", "trials_per_gpu", "stall_window"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise UserInputError(f"--{name.replace('_', '-')} {v} must be at least 1.")
@@ -78,6 +85,18 @@ class SearchSettings:
             v = getattr(self, name)
             if v is not None and v <= 0:
                 raise UserInputError(f"--{name.replace('_', '-')} {v} must be a positive number of seconds.")
+        from automl.backends.autostop import BUDGETS
+
+        if self.budget is not None and self.budget not in BUDGETS:
+            raise UserInputError(f"--budget {self.budget!r} is not allowed; allowed: auto (stop once further trials "
+                                 "stop improving the validation objective by more than its noise, capped by "
+                                 "--trials/--timeout/--max-total-epochs) or fixed (spend the whole budget).")
+        if self.stall_tolerance is not None and (self.stall_tolerance < 0 or self.budget != "auto"):
+            raise UserInputError(f"--stall-tolerance {self.stall_tolerance} applies with --budget auto and must be "
+                                 "0 or more (the gain in the objective's units that counts as progress).")
+        if self.stall_window is not None and self.budget != "auto":
+            raise UserInputError(f"--stall-window {self.stall_window} applies with --budget auto (the finished trials "
+                                 "over which the best must gain more than the noise).")
         if self.trials_per_gpu > 1 and self.device == "cpu":
             raise UserInputError(f"--trials-per-gpu {self.trials_per_gpu} packs trials onto GPUs, but --device is "
                                  "cpu; use --device cuda (or auto), or leave --trials-per-gpu at 1.")
@@ -85,6 +104,11 @@ class SearchSettings:
 
         if self.precision not in PRECISIONS:
             raise UserInputError(f"--precision {self.precision!r} is not supported; allowed: {', '.join(PRECISIONS)}.")
+
+    @property
+    def auto(self) -> bool:
+        """`--budget auto`: the search may stop before its cap once it has stalled."""
+        return self.budget == "auto"
 
     @property
     def concurrency(self) -> int | None:

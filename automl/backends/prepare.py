@@ -37,9 +37,12 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
         impl.check_warm_start(settings)
     sources = warm.load_sources(list(warm_start), root, warm_start_top) if warm_start else []
     if settings.trials is None and settings.timeout is None and settings.max_total_epochs is None:
-        settings.trials = 20
+        from automl.backends.autostop import DEFAULT_CAP
+
+        settings.trials = DEFAULT_CAP if settings.auto else 20  # --budget auto: the hard cap
     tell(progress, "plan", settings, backend=impl.name, study=name, max_epochs=space_max_epochs(space))
     dataset, obj = search_data(space)
+    settings.metric, settings.val_rows = obj.metric, len(dataset.val)  # the auto-stop rule's noise estimate
     tell(progress, "data", dataset)
     check_some_feasible(space, dataset.spec)
     fingerprint = warm.data_fingerprint(dataset)
@@ -82,6 +85,7 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
             tell(progress, "previous", impl.load_trials(info), info.settings.get("metric") or space.objective.metric,
                  info.settings.get("direction") or space.objective.direction)
         dataset, obj = search_data(space)
+        settings.metric, settings.val_rows = obj.metric, len(dataset.val)
         tell(progress, "data", dataset)
         with impl.session(settings):
             check_not_held(info)  # again: loading the data and connecting took a while

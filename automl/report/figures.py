@@ -279,7 +279,9 @@ def _best_so_far(values: list[float | None], maximize: bool) -> list[float | Non
     return out
 
 
-def history_figure(records: list[TrialRecord], direction: str, metric: str) -> go.Figure:
+def history_figure(records: list[TrialRecord], direction: str, metric: str,
+                   stopped: dict[str, Any] | None = None) -> go.Figure:
+    """`stopped`: report.json's budget.stopped (`--budget auto`): a line where the search stopped, and why."""
     title = FIGURES["history"][0]
     maximize = direction == "maximize"
     if not _complete(records):
@@ -302,6 +304,13 @@ def history_figure(records: list[TrialRecord], direction: str, metric: str) -> g
         fig.add_trace(go.Scatter(x=xs, y=_best_so_far(vals, maximize), mode="lines", line_shape="hv",
                                  name="best so far", legendgroup="best", showlegend=col == 1,
                                  line={"color": "#2ca02c", "width": 2.5}), 1, col)
+    if stopped and finished:
+        why = (f"stalled after {stopped.get('trials')} trials: gain {_fmt(stopped.get('gain'))} <= noise "
+               f"{_fmt(stopped.get('noise'))} over the last {stopped.get('window')}")
+        for col, x in ((1, max(r.number for r in finished)), (2, cum[-1])):
+            fig.add_vline(x=x, line={"color": "#d62728", "dash": "dash", "width": 1.5}, row=1, col=col)
+        fig.add_annotation(text=why, xref="paper", yref="paper", x=0.0, y=-0.22, showarrow=False,
+                           font={"color": "#d62728"}, xanchor="left")
     fig.update_xaxes(title_text="trial number", row=1, col=1)
     fig.update_xaxes(title_text="training epochs spent (all trials, in finish order)", row=1, col=2)
     fig.update_yaxes(title_text=metric, row=1, col=1)
@@ -819,7 +828,7 @@ def figures_for(records: list[TrialRecord], report_json: dict[str, Any] | None, 
     imp = importances(records, infos)
     order = _ranked_params(infos, imp, done)
     figs = {
-        "history": history_figure(records, direction, metric),
+        "history": history_figure(records, direction, metric, ((report_json or {}).get("budget") or {}).get("stopped")),
         "ecdf": ecdf_figure(records, direction, metric),
         "learning_curves": learning_curves_figure(records, direction, metric),
         "pruning": pruning_figure(records, direction, metric),

@@ -178,6 +178,7 @@ def final_tables(report: dict[str, Any] | None) -> str:
         ("wall seconds", bud.get("wall_seconds")), ("searcher", settings.get("searcher", settings.get("sampler"))),
         ("scheduler", settings.get("scheduler", settings.get("pruner"))), ("workers", settings.get("workers")),
         ("search seed", report.get("seeds", {}).get("search")),
+        *([("stopped (--budget auto)", bud["stopped"].get("reason"))] if bud.get("stopped") else []),
         ("finalize seconds", report.get("finalize", {}).get("seconds")),
     ], css_id="budget") + "</div>")
     parts.append("<div><h3>Data</h3>" + _table([

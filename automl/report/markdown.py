@@ -117,6 +117,7 @@ def render_markdown(report: dict[str, Any], model_summary: str) -> str:
               f"- searcher {st.get('searcher', st.get('sampler'))}, scheduler {st.get('scheduler', st.get('pruner'))}, "
               f"workers {st.get('workers')}, "
               f"seed {report['seeds']['search']}",
+              *([f"- stopped before the cap (--budget auto): {bud['stopped']['reason']}"] if bud.get("stopped") else []),
               "", "## Hardware and versions", "",
               f"- {env.get('processor')} ({env.get('cpu_count')} CPUs, {env.get('cpu_affinity', '?')} usable), "
               f"{env.get('platform')}, Python {env.get('python')}",

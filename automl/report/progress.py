@@ -55,6 +55,13 @@ def plan_lines(settings: Any, *, backend: str, study: str, max_epochs: int | Non
     epochs = getattr(settings, "max_total_epochs", None)
     if epochs is not None:
         budget.append(f"{epochs} epochs over all trials")
+    if getattr(settings, "budget", None) == "auto":
+        from automl.backends.autostop import StallRule
+
+        rule = StallRule.of(settings, "maximize")
+        tol = "" if rule.tolerance is None else f" {rule.tolerance:g}"
+        budget = [f"auto (stops when the best has gained no more than the validation noise{tol} in the last "
+                  f"{rule.window} trials, after at least {rule.min_trials}), at most " + (", ".join(budget) or "?")]
     head = f"{'Resuming' if resume else 'Search'} {study} ({backend}): budget {', '.join(budget) or 'none'}"
     if max_epochs:
         head += f"; up to {_plural(max_epochs, 'epoch')} per trial"
@@ -100,6 +107,8 @@ class ProgressPrinter:
         self.resumed = False
         self.backend = ""
         self.earlier: list[TrialRecord] | None = None  # a resumed run's trials as the session began
+        self.settings: Any = None
+        self.seen: list[TrialRecord] = []  # every finished trial (earlier sessions too): the auto-stop estimate
 
     def _print(self, text: str) -> None:
         # soft_wrap: no line breaks inserted into paths on narrow or non-terminal consoles; no markup either
@@ -111,7 +120,7 @@ class ProgressPrinter:
         self.trials = trials if trials is not None and trials < UNLIMITED else None
         self.timeout = getattr(settings, "timeout", None)
         self.max_total_epochs = getattr(settings, "max_total_epochs", None)
-        self.resumed, self.backend = resume, backend
+        self.resumed, self.backend, self.settings = resume, backend, settings
         for line in plan_lines(settings, backend=backend, study=study, max_epochs=max_epochs, resume=resume):
             self._print(line)
 
@@ -128,6 +137,7 @@ class ProgressPrinter:
     def previous(self, records: list[TrialRecord], metric: str, direction: str) -> None:
         """A resumed run: one line for the trials of earlier sessions (they are not printed again)."""
         self.earlier = list(records)
+        self.seen = list(records)
         done = [r for r in records if r.state in COUNTED]
         # warm-start trials taken untrained from another run use none of the budget either
         self.before = sum(r.state != "INTERRUPTED" and not r.note.startswith("taken from") for r in done)
@@ -154,11 +164,21 @@ class ProgressPrinter:
         reason = f" ({rec.reason})" if state in ("FAIL", "INTERRUPTED") and rec.reason else ""
         best = f"best {self.best[0]:.4f} (#{self.best[1]})" if self.best else "best -"
         interrupted = f" interrupted {self.counts['INTERRUPTED']}" if self.counts["INTERRUPTED"] else ""
+        self.seen.append(rec)
         self._print(
             f"trial {rec.number:4d} {state:8s} {metric}={value} epochs={rec.epochs_run:3d} {rec.seconds:6.1f}s{reason} "
             f"| done {self.counts['COMPLETE']} pruned {self.counts['PRUNED']} failed {self.counts['FAIL']}{interrupted} "
-            f"| {best} | {self.timing(time.time() - t0)}"
+            f"| {best} | {self.timing(time.time() - t0)}{self.stall(metric, direction)}"
         )
+
+    def stall(self, metric: str, direction: str) -> str:
+        """`--budget auto`: the stall rule's estimate on the trials finished so far (the backend's stop decides)."""
+        if getattr(self.settings, "budget", None) != "auto":
+            return ""
+        from automl.backends.autostop import StallRule, finished_records
+
+        rule = StallRule.of(self.settings, direction)
+        return " | " + rule.check(finished_records(self.seen, metric)).line()
 
     def timing(self, elapsed: float) -> str:
         """'elapsed 1m05s, 4m55s left' with a time budget; 'elapsed 40s, ETA 2m10s' from the mean rate of this
@@ -192,4 +212,7 @@ class ProgressPrinter:
         if self.best:
             text += f"; best {self.best[0]:.4f} (#{self.best[1]})"
         self._print(text + ".")
+        stopped = (getattr(info, "settings", None) or {}).get("stopped")
+        if stopped:
+            self._print(f"  stopped before the cap: {stopped.get('reason')}")
         self._print(f"  run dir: {show_path(info.run_dir)}")

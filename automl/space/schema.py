@@ -67,7 +67,8 @@ SEARCH_KEYS: dict[str, Key] = {
     "sampler": _E(SAMPLERS), "pruner": _E(PRUNERS), "trials": _i(1, 10**7), "timeout": _f(0.0, None, lo_open=True),
     "max_total_epochs": _i(1, 10**9), "seed": _i(0, 2**31 - 1), "grid_points": _i(1, 100), "min_epochs": _i(1, 10**6),
     "reduction_factor": _i(2, 100), "startup_trials": _i(0, 10**6), "percentile": _f(0.0, 100.0),
-    "workers": _i(1, 1024), "trial_timeout": _f(0.0, None, lo_open=True),
+    "workers": _i(1, 1024), "trial_timeout": _f(0.0, None, lo_open=True), "budget": _E(("auto", "fixed")),
+    "stall_tolerance": _f(0.0, None), "stall_window": _i(1, 10**6),
 }
 SPEC_KEYS = ("type", "low", "high", "log", "step", "choices", "value", "when")
 

@@ -147,7 +147,9 @@ def counted_before(trials: list[optuna.trial.FrozenTrial], number: int) -> int:
 
 
 class BudgetCallback:
-    """Stops every worker once the trial count, the epoch budget or the deadline is reached."""
+    """Stops every worker once the trial count, the epoch budget or the deadline is reached, or (`--budget
+    auto`) once the best-so-far has stalled: the rule's estimate goes into the study's user attr `autostop`,
+    where the driver reads why the search stopped."""
 
     def __init__(self, settings: OptunaSettings) -> None:
         self.s = settings
@@ -164,7 +166,20 @@ class BudgetCallback:
             return "epochs"
         if self.s.deadline is not None and time.time() >= self.s.deadline:
             return "timeout"
+        if self.s.auto and self.stalled(study, everything):
+            return "stalled"
         return None
+
+    def stalled(self, study: optuna.Study, everything: list[optuna.trial.FrozenTrial]) -> bool:
+        from automl.backends.autostop import StallRule, finished_records
+        from automl.backends.optuna.storage import record_of, surplus
+
+        rule = StallRule.of(self.s, study.direction.name.lower())
+        est = rule.check(finished_records([record_of(t) for t in everything if not surplus(t)], self.s.metric))
+        if est.stalled and study.user_attrs.get("autostop", {}).get("trials") != est.n:
+            with shielded():
+                study.set_user_attr("autostop", est.to_json())
+        return est.stalled
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if self.exhausted(study, count_running=True):

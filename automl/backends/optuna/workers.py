@@ -152,10 +152,16 @@ class OptunaBackend(Backend):
         s.threads = s.threads or threads_per_slot(len(slots), _cores())
         if s.timeout is not None and s.deadline is None:
             s.deadline = time.time() + s.timeout
+        if s.auto:
+            study.set_user_attr("autostop", {})  # this session's stop, if it stalls (an earlier one is history)
         if len(slots) == 1:
             self._in_process(job, study, s, slots[0])
         else:
             self._in_workers(job, study, s, slots)
+        if s.auto or job.info.settings.get("stopped"):  # a resume with --budget fixed clears an earlier stop
+            from automl.backends.autostop import record_stop
+
+            record_stop(job.info, (study.user_attrs.get("autostop") or None) if s.auto else None)
 
     def _in_process(self, job: Job, study: optuna.Study, s: OptunaSettings, slot: Slot) -> None:
         from automl.training import set_num_threads
