@@ -259,8 +259,10 @@ def test_eta_from_the_trial_rate_and_time_left_from_the_timeout():
     p.counts["COMPLETE"], p.counts["INTERRUPTED"] = 2, 1  # interrupted trials run again: not counted
     assert p.timing(40.0) == "elapsed 40s, ETA 2m00s"  # 6 left at 20 s each
     p.timeout = 100
-    assert p.timing(40.0) == "elapsed 40s, ETA 2m00s, 1m00s left"
-    p.trials = None
+    assert p.timing(40.0) == "elapsed 40s, 1m00s left"  # the time budget ends it before the 2m ETA: no ETA
+    p.timeout = 200
+    assert p.timing(40.0) == "elapsed 40s, ETA 2m00s, 2m40s left"
+    p.trials, p.timeout = None, 100
     p.max_total_epochs, p.before_epochs, p.epochs = 30, 10, 5
     assert p.timing(10.0) == "elapsed 10s, ETA 30s, 1m30s left"  # 15 epochs left at 2 s each
     assert [duration(s) for s in (0, 59.4, 61, 3600 + 125)] == ["0s", "59s", "1m01s", "1h02m"]

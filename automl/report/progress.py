@@ -185,14 +185,19 @@ class ProgressPrinter:
         session's trials (or epochs) toward a trial (or epoch) budget."""
         parts = [f"elapsed {duration(elapsed)}"]
         counted = sum(v for k, v in self.counts.items() if k != "INTERRUPTED")
+        eta = None
         if self.trials is not None and counted:
             left = max(0, self.trials - self.before - counted)
-            parts.append(f"ETA {duration(left * elapsed / counted)}" if left else "last trial done")
+            eta = left * elapsed / counted
+            if not left:
+                parts.append("last trial done")
         elif self.max_total_epochs is not None and self.epochs:
-            left = max(0, self.max_total_epochs - self.before_epochs - self.epochs)
-            parts.append(f"ETA {duration(left * elapsed / self.epochs)}")
-        if self.timeout is not None:
-            parts.append(f"{duration(max(0.0, self.timeout - elapsed))} left")
+            eta = max(0, self.max_total_epochs - self.before_epochs - self.epochs) * elapsed / self.epochs
+        remaining = None if self.timeout is None else max(0.0, self.timeout - elapsed)
+        if eta and (remaining is None or eta < remaining):  # else the time budget ends it first: no false ETA
+            parts.append(f"ETA {duration(eta)}")
+        if remaining is not None:
+            parts.append(f"{duration(remaining)} left")
         return ", ".join(parts)
 
     def done(self, info: Any) -> None:
