@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from automl.backends.autostop import (
     finished_records,
 )
 from automl.store.records import TrialRecord
+from tests.conftest import pinned_to_one_core
 
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 
@@ -134,18 +134,8 @@ def wine_space(tmp: Path, **search) -> Path:
 
 @pytest.fixture
 def one_core():
-    if not hasattr(os, "sched_setaffinity"):
+    with pinned_to_one_core():
         yield
-        return
-    import torch
-
-    cpus, threads = os.sched_getaffinity(0), torch.get_num_threads()
-    os.sched_setaffinity(0, {max(cpus)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, cpus)
-        torch.set_num_threads(threads)
 
 
 def test_a_wine_search_with_budget_auto_stops_before_its_cap_and_says_why(tmp_path, one_core):

@@ -19,6 +19,7 @@ import yaml
 from typer.testing import CliRunner
 
 from automl.cli.main import app
+from tests.conftest import pinned_to_one_core
 
 AUTOML = str(Path(sys.executable).parent / "automl")
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -27,18 +28,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 @pytest.fixture(autouse=True, scope="module")
 def one_core():
     """Pin this module (and what it starts) to one CPU: the machine is shared with other jobs."""
-    if not hasattr(os, "sched_setaffinity"):
+    with pinned_to_one_core():
         yield
-        return
-    import torch
-
-    cpus, threads = os.sched_getaffinity(0), torch.get_num_threads()
-    os.sched_setaffinity(0, {max(cpus)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, cpus)
-        torch.set_num_threads(threads)
 
 
 def write_space(tmp: Path, name: str = "tiny", **sections) -> Path:

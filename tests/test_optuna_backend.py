@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
 from automl.cli.main import app
+from tests.conftest import pinned_to_one_core
 
 BIN = Path(sys.executable).parent
 AUTOML = str(BIN / "automl")
@@ -38,18 +39,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalW
 def one_core():
     """Pin this module, and the processes it starts, to one CPU. The machine is shared; on a loaded 2-core
     box one torch thread per trial is several times faster than two (no spinning on a descheduled peer)."""
-    if not hasattr(os, "sched_setaffinity"):
+    with pinned_to_one_core():
         yield
-        return
-    import torch
-
-    cpus, threads = os.sched_getaffinity(0), torch.get_num_threads()
-    os.sched_setaffinity(0, {max(cpus)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, cpus)
-        torch.set_num_threads(threads)
 
 
 def write_space(tmp: Path, name: str = "tiny", *, dataset: dict | None = None, model: dict | None = None,

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from automl.cli.main import app
 from automl.store.records import TrialRecord, counts, failure_summary
+from tests.conftest import pinned_to_one_core
 
 REPO = Path(__file__).resolve().parents[1]
 AUTOML = str(Path(sys.executable).parent / "automl")
@@ -36,18 +37,8 @@ TRIAL_LINE = re.compile(r"^trial +(\d+) (COMPLETE|PRUNED|FAIL|INTERRUPTED) ", re
 @pytest.fixture(autouse=True, scope="module")
 def one_core():
     """Pin this module (and what it starts) to one CPU: the machine is shared with other jobs."""
-    if not hasattr(os, "sched_setaffinity"):
+    with pinned_to_one_core():
         yield
-        return
-    import torch
-
-    cpus, threads = os.sched_getaffinity(0), torch.get_num_threads()
-    os.sched_setaffinity(0, {max(cpus)})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, cpus)
-        torch.set_num_threads(threads)
 
 
 def write_space(tmp: Path, name: str = "tiny", dataset: dict | None = None, training: dict | None = None) -> Path:
