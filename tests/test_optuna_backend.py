@@ -67,11 +67,13 @@ def write_space(tmp: Path, name: str = "tiny", *, dataset: dict | None = None, m
 
 
 def slow_space(tmp: Path, name: str = "slow", epochs: int = 40) -> Path:
-    """Trials of roughly a second even on an idle machine (digits subsample, batch 8, 40 epochs of ~25 ms):
-    long enough to catch one RUNNING (5 epochs ran 0.1 s a trial once the machine was quiet)."""
+    """Trials of roughly a second even on an idle machine (digits subsample, batch 8, 40 epochs of ~25 ms, no
+    early stopping): long enough to catch one RUNNING (with early stopping, trials of 9-15 epochs ran 0.5 s on an
+    idle CI machine and all three ended before the test could interrupt one)."""
     return write_space(tmp, name, dataset={"name": "digits", "subsample": 600},
                        model={"dense_blocks": {"units": {"low": 32, "high": 64}, "activation": "relu"}},
-                       training={"batch_size": 8, "max_epochs": epochs, "lr": {"low": 1e-3, "high": 1e-2, "log": True}})
+                       training={"batch_size": 8, "max_epochs": epochs, "patience": 0,
+                                 "lr": {"low": 1e-3, "high": 1e-2, "log": True}})
 
 
 def cli(*args, code: int = 0):
