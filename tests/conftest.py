@@ -70,3 +70,18 @@ def pinned_to_one_core():
     finally:
         os.sched_setaffinity(0, cpus)
         torch.set_num_threads(threads)
+
+
+def cli(*args: object, code: int = 0):
+    """`automl ARGS` through Typer's CliRunner; fails with the output and traceback unless it exits `code`."""
+    import traceback
+
+    from typer.testing import CliRunner
+
+    from automl.cli.main import app
+
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    if res.exit_code != code:
+        tb = "".join(traceback.format_exception(res.exception)) if res.exception else ""
+        raise AssertionError(f"automl {' '.join(map(str, args))} -> {res.exit_code}, wanted {code}\n{res.output}\n{tb}")
+    return res

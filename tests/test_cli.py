@@ -16,10 +16,9 @@ import pandas as pd
 import pytest
 import typer
 import yaml
-from typer.testing import CliRunner
 
 from automl.cli.main import app
-from tests.conftest import pinned_to_one_core
+from tests.conftest import cli, pinned_to_one_core
 
 AUTOML = str(Path(sys.executable).parent / "automl")
 pytestmark = pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
@@ -49,14 +48,6 @@ def write_space(tmp: Path, name: str = "tiny", **sections) -> Path:
     return path
 
 
-def cli(*args, code: int = 0):
-    res = CliRunner().invoke(app, [str(a) for a in args])
-    if res.exit_code != code:
-        import traceback
-
-        tb = "".join(traceback.format_exception(res.exception)) if res.exception else ""
-        raise AssertionError(f"automl {' '.join(map(str, args))} -> {res.exit_code}, wanted {code}\n{res.output}\n{tb}")
-    return res
 
 
 def trial_states(run: Path, study: str) -> list[str]:

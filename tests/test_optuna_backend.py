@@ -21,11 +21,9 @@ from pathlib import Path
 import optuna
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
-from automl.cli.main import app
-from tests.conftest import pinned_to_one_core
+from tests.conftest import cli, pinned_to_one_core
 
 BIN = Path(sys.executable).parent
 AUTOML = str(BIN / "automl")
@@ -76,14 +74,6 @@ def slow_space(tmp: Path, name: str = "slow", epochs: int = 40) -> Path:
                                  "lr": {"low": 1e-3, "high": 1e-2, "log": True}})
 
 
-def cli(*args, code: int = 0):
-    res = CliRunner().invoke(app, [str(a) for a in args])
-    if res.exit_code != code:
-        import traceback
-
-        tb = "".join(traceback.format_exception(res.exception)) if res.exception else ""
-        raise AssertionError(f"automl {' '.join(map(str, args))} -> {res.exit_code}, wanted {code}\n{res.output}\n{tb}")
-    return res
 
 
 def storage_url(run_dir: Path) -> str:

@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from automl.cli.main import app
 from automl.store.records import TrialRecord, counts, failure_summary
-from tests.conftest import pinned_to_one_core
+from tests.conftest import cli, pinned_to_one_core
 
 REPO = Path(__file__).resolve().parents[1]
 AUTOML = str(Path(sys.executable).parent / "automl")
@@ -58,14 +57,6 @@ def write_space(tmp: Path, name: str = "tiny", dataset: dict | None = None, trai
     return path
 
 
-def cli(*args, code: int = 0):
-    res = CliRunner().invoke(app, [str(a) for a in args])
-    if res.exit_code != code:
-        import traceback
-
-        tb = "".join(traceback.format_exception(res.exception)) if res.exception else ""
-        raise AssertionError(f"automl {' '.join(map(str, args))} -> {res.exit_code}, wanted {code}\n{res.output}\n{tb}")
-    return res
 
 
 # --- the plan, before anything is loaded ------------------------------------------------------------------------
