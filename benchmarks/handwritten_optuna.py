@@ -120,6 +120,7 @@ def search(budget_epochs: int, seed: int = 0, *, epochs: int = EPOCHS, timeout: 
         _, accs = train_model(p, train, val, seed=trial_seed, epochs=epochs, report=report)
         trial.set_user_attr("seconds", time.perf_counter() - t0)
         trial.set_user_attr("last_value", accs[-1])
+        trial.set_user_attr("val_accs", accs)
         if len(accs) < epochs:
             raise optuna.TrialPruned()
         return accs[-1]
@@ -139,6 +140,7 @@ def search(budget_epochs: int, seed: int = 0, *, epochs: int = EPOCHS, timeout: 
             "number": t.number, "state": t.state.name, "params": t.params, "seed": t.user_attrs.get("seed"),
             "epochs_run": t.user_attrs.get("epochs_run", 0), "value": t.user_attrs.get("last_value"),
             "complete": t.state == optuna.trial.TrialState.COMPLETE, "seconds": t.user_attrs.get("seconds"),
+            "val_accs": t.user_attrs.get("val_accs"), "threads": threads,
             "started": t.datetime_start.timestamp() if t.datetime_start else None,
             "finished": t.datetime_complete.timestamp() if t.datetime_complete else None,
         })

@@ -140,6 +140,7 @@ def search(budget_epochs: int, seed: int = 0, *, epochs: int = EPOCHS, timeout: 
             "value": float(last["val_accuracy"]), "complete": n_epochs == epochs and tid not in collect.errors,
             "state": "FAIL" if tid in collect.errors else ("COMPLETE" if n_epochs == epochs else "STOPPED"),
             "started": rows[0]["wall"] - rows[0]["time_this_iter_s"], "finished": last["wall"],
+            "val_accs": [float(r["val_accuracy"]) for r in rows], "threads": threads,
         })
     trials.sort(key=lambda t: (t.get("finished") or float("inf"), t.get("number", 0)))
     done = [t for t in trials if t["complete"]]

@@ -70,11 +70,13 @@ class Tracker:
 # --- strategies -----------------------------------------------------------------------------------------------
 
 def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: int, seed: int,
-                 on_tell: Callable[[float | None, list[float]], None] | None = None) -> None:
+                 on_tell: Callable[[float | None, list[float]], None] | None = None,
+                 on_study: Callable[[Any], None] | None = None) -> None:
     """automl's trial loop on the surrogate: sample with `automl.space.sample`, one `trial.report` of
     val_accuracy per epoch then `should_prune`, the trainer's early stopping (patience on val_accuracy, checked
     after the report as `Trainer.fit` does), the trial's value = its best epoch (what `run_trial` returns).
-    `on_tell(value or None if pruned, per-epoch val_accuracy)`: told after each finished trial (auto-stop)."""
+    `on_tell(value or None if pruned, per-epoch val_accuracy)`: told after each finished trial (auto-stop).
+    `on_study(study)`: called once the study exists, before the first trial (warm start enqueues there)."""
     import optuna
 
     from automl.space import sample
@@ -84,6 +86,8 @@ def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: i
     # and trial number, and an unnamed study gets a random name (the runs would not repeat).
     study = optuna.create_study(direction=space.objective.direction, sampler=sampler, pruner=pruner,
                                 study_name=f"lcbench-{tr.task}-seed{seed}")
+    if on_study is not None:
+        on_study(study)
     while True:
         trial = study.ask()
         config = flat_config(sample(space.space, trial).config)
@@ -113,13 +117,15 @@ def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: i
 
 
 def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
-           on_tell: Callable[[Tracker, float | None, list[float]], None] | None = None) -> Callable[[Tracker, int], None]:
+           on_tell: Callable[[Tracker, float | None, list[float]], None] | None = None,
+           on_study: Callable[[Any], None] | None = None) -> Callable[[Tracker, int], None]:
     """automl's default strategy as `automl search SPACE` builds it with no flags: `OptunaSettings.build` of
     the space's (empty) `search:` block plus `--seed`, then the backend's own `make_sampler`/`make_pruner`
     (the SAMPLERS/PRUNERS registry entries: multivariate grouped TPE with `startup_trials`, HyperbandPruner
     from `min_epochs` to the space's max_epochs with `reduction_factor`), and the trainer's DEFAULT_PATIENCE.
     `overrides`/`patience` give the proposed variants (settings a space's `search:` block can set); `on_tell`
-    sees each finished trial (benchmarks/surrogate_autostop.py)."""
+    sees each finished trial (benchmarks/surrogate_autostop.py); `on_study` sees the new study before its
+    first trial (benchmarks/surrogate_warm_start.py enqueues the warm-start configs there)."""
 
     def run(tr: Tracker, seed: int) -> None:
         from automl.backends.optuna.settings import OptunaSettings
@@ -130,7 +136,7 @@ def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
         s = OptunaSettings.build(dict(overrides or {}), {"seed": seed})
         _optuna_loop(tr, space, make_sampler(s, space), make_pruner(s, space),
                      DEFAULT_PATIENCE if patience is None else patience, seed,
-                     None if on_tell is None else lambda v, c: on_tell(tr, v, c))
+                     None if on_tell is None else lambda v, c: on_tell(tr, v, c), on_study)
 
     return run
 

@@ -1,0 +1,54 @@
+"""benchmarks/mnist1d_compare.py: the budget cut and the counting of failed jobs (no training here; the harness's
+re-training is exercised by running the script, see benchmarks/README.md)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import mnist1d_compare as mc  # noqa: E402
+
+
+def _t(n: int, value: float, finished: float, state: str = "COMPLETE") -> dict:
+    return {"number": n, "state": state, "value": value, "params": {"p": n}, "seed": n, "finished": finished,
+            "best_epoch": 3}
+
+
+def test_only_trials_finished_within_the_budget_are_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    picked = []
+    monkeypatch.setattr(mc, "_retest_automl", lambda t, ds, test: (picked.append(t["number"]) or t["value"], 0.9))
+    job = {"method": "automl-default", "seed": 0, "budget_s": 100.0,
+           "trials": [_t(0, 0.80, 40), _t(1, 0.95, 101), _t(2, 0.85, 99.5), _t(3, 0.99, 60, "PRUNED")]}
+    mc.evaluate_job(job, None, None)
+    assert picked == [2]  # 0.95 finished after the budget, 0.99 was pruned
+    assert job["trials_in_budget"] == 2 and job["trials_after_budget"] == 1
+    assert job["best"]["reproduced"] and job["best"]["test_accuracy"] == 0.9
+
+
+def test_handwritten_trials_are_handed_over_at_their_best_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr(mc, "_retest_handwritten", lambda t, ds, test: (seen.append(t["best_epoch"]) or t["value"], 0.5))
+    trial = {"number": 0, "state": "COMPLETE", "complete": True, "value": 0.7, "params": {}, "seed": 1,
+             "finished": 5.0, "val_accs": [0.5, 0.9, 0.8, 0.9, 0.7]}
+    job = {"method": "handwritten-optuna", "seed": 0, "budget_s": 10.0, "trials": [trial]}
+    mc.evaluate_job(job, None, None)
+    assert seen == [2] and job["best"]["value"] == 0.9  # the first epoch with the best validation accuracy
+
+
+def test_errors_and_empty_jobs_are_counted_not_averaged() -> None:
+    jobs = [{"method": "random", "seed": 0, "best": {"test_accuracy": 0.9, "value": 0.9, "reproduced": True}},
+            {"method": "random", "seed": 1, "best": {"test_accuracy": 0.8, "value": 0.85, "reproduced": False}},
+            {"method": "random", "seed": 2, "error": "crashed"},
+            {"method": "automl-default", "seed": 0, "no_trial": True},
+            {"method": "automl-default", "seed": 1, "best": {"test_accuracy": 0.7, "value": 0.7, "reproduced": True}}]
+    c = mc.comparison(jobs, list(mc.SAME_SPACE), "w", 60.0, 3, "cmd")
+    r, a = c["detail"]["random"], c["detail"]["automl-default"]
+    assert r["mean"] == pytest.approx(0.85) and r["errors"] == 1 and r["not_reproduced"] == 1 and r["seeds"] == [0, 1]
+    assert a["mean"] == pytest.approx(0.7) and a["no_trial"] == 1 and a["seeds"] == [1]
+    assert c["best_method"] == "random" and c["automl_best"] is False
+    assert "ray-asha" not in c["detail"]  # methods that did not run are not listed

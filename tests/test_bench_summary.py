@@ -1,0 +1,61 @@
+"""results/benchmarks/summary.json: stable keys, and the README's benchmark table generated from it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import summary  # noqa: E402
+
+
+def test_committed_summary_has_the_stable_keys() -> None:
+    doc = json.loads((ROOT / "results" / "benchmarks" / "summary.json").read_text())
+    for key in ("speedup_vs_random_median", "rank_of_default", "heldout_speedup_vs_random_median"):
+        assert isinstance(doc["surrogate"][key], (int, float)), key
+    for key in ("mnist1d", "scaling", "overhead", "trainer", "commit", "hardware", "date"):
+        assert key in doc, key  # present even before the run that fills it (then null)
+    for key in ("surrogate", "scaling", "overhead", "trainer"):
+        if doc.get(key):
+            assert doc[key]["command"].startswith("python benchmarks/"), key
+            assert doc[key]["date"] and doc[key]["commit"], key
+
+
+def test_readme_table_is_generated_from_the_committed_summary() -> None:
+    assert summary.main(["--check", str(ROOT / "README.md")]) == 0, (
+        "README's benchmark table differs from results/benchmarks/summary.json: "
+        "run python benchmarks/summary.py --readme README.md")
+
+
+def test_update_keeps_other_keys_and_the_table_reads_targets(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    summary.update("surrogate", {"speedup_vs_random_median": 12.0, "rank_of_default": 1,
+                                 "heldout_speedup_vs_random_median": 11.0, "dev_speedup_vs_random_median": 13.0,
+                                 "strategies_ranked": 3, "best_strategy": "automl-default",
+                                 "speedup_vs_random_median_by_strategy": {"automl-default": 12.0},
+                                 "tasks": 2, "seeds_per_task": 3, "budget_epochs": 10, "command": "x",
+                                 "date": "2026-01-01"}, path)
+    summary.update("scaling", {"two_vs_one": 1.5, "command": "python benchmarks/scaling.py", "date": "d"}, path)
+    doc = summary.load(path)
+    assert doc["surrogate"]["rank_of_default"] == 1 and doc["scaling"]["two_vs_one"] == 1.5
+    assert doc["mnist1d"] is None and doc["commit"]
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in summary.table(doc).splitlines() if line.startswith("| ")}
+    speed = next(v for k, v in rows.items() if "median speed-up" in k)
+    assert "12.00x" in speed and "| yes |" in speed  # >= 10x met
+    scale = next(v for k, v in rows.items() if "2 workers" in k)
+    assert "1.50x" in scale and "**no**" in scale  # below 1.8x
+    assert "not measured yet" in next(v for k, v in rows.items() if "same space" in k)
+
+
+def test_check_fails_on_a_stale_table(tmp_path: Path) -> None:
+    path = tmp_path / "summary.json"
+    summary.update("trainer", {"ratio_vs_hand_loop": 0.9, "end_to_end_ratio": 0.9, "command": "c", "date": "d"}, path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{summary.BEGIN}\nold\n{summary.END}\n")
+    assert summary.main(["--summary", str(path), "--check", str(readme)]) == 1
+    assert summary.main(["--summary", str(path), "--readme", str(readme)]) == 0
+    assert summary.main(["--summary", str(path), "--check", str(readme)]) == 0
+    assert "0.900" in readme.read_text() and "**no**" in readme.read_text()
