@@ -60,7 +60,8 @@ METHOD_LABELS = {
     "handwritten_optuna": "hand-written Optuna (TPE + MedianPruner)",
     "handwritten_ray": "hand-written Ray Tune (random + ASHA)",
 }
-TARGETS = {"epochs_ratio": 5.0, "trainer_ratio": 0.95, "overhead_pct": 5.0, "scaling": 1.7}
+# issue 14's targets (benchmarks/summary.py holds the same, for the README table)
+TARGETS = {"epochs_ratio": 5.0, "trainer_ratio": 0.97, "optuna_pct": 3.0, "ray_pct": 5.0, "scaling": 1.8}
 REPRO_TOL = 1e-6
 
 # Budgets per mode. search_epochs None: planned from the measured epoch cost to fit budget_s.
@@ -379,7 +380,7 @@ def section_overhead(work: Path, n_trials: int, trial_epochs: int, baselines: in
         "steady_overhead_pct_of_10s": round(100 * (wall - startup - train_s) / n / 10.0, 3),
         "direct_run_trial_s": [round(x, 3) for x in direct],
         "overhead_vs_direct_s": round((wall - len(recs) * statistics.fmean(direct)) / n, 4) if direct and recs else None,
-        "target_pct": TARGETS["overhead_pct"],
+        "target_pct": TARGETS["optuna_pct"],
         "note": ("trials of ~10 s measured directly" if abs(mean_trial - 10) < 3 else
                  f"trials of {mean_trial:.1f} s measured; the per-trial overhead in seconds is expressed as a "
                  "fraction of a 10 s trial (extrapolated: besides the per-epoch reports, counted here, the overhead "
@@ -416,7 +417,7 @@ def section_ray_overhead(trials: int, epochs: int) -> dict[str, Any]:
         "optuna_same_search": {"per_trial_s": round(opt["overhead_per_trial"], 4),
                                "pct_of_10s": round(10 * opt["overhead_per_trial"], 3), "trials": opt["n"]},
         "headline": "ray_overhead.pct_of_10s (Ray already running; with ray.init alongside)",
-        "target_pct": TARGETS["overhead_pct"], "raw": rows,
+        "target_pct": TARGETS["ray_pct"], "raw": rows,
     }
 
 
@@ -853,22 +854,22 @@ def markdown(doc: dict) -> str:
         lines.append(f"| 2b. Optuna backend overhead per trial, % of a 10 s trial | {ov['overhead_pct_of_10s']:.2f}% "
                      f"({ov['overhead_per_trial_s']:.3f} s/trial over {ov['trials']} trials of {ov['mean_trial_s']:.1f} s, "
                      f"incl. {ov['startup_s']:.2f} s search start-up; steady state {ov['steady_overhead_pct_of_10s']:.2f}%) "
-                     f"| <= {TARGETS['overhead_pct']:.0f}% | {_met(ov['overhead_pct_of_10s'] <= TARGETS['overhead_pct'])} |")
+                     f"| <= {TARGETS['optuna_pct']:g}% | {_met(ov['overhead_pct_of_10s'] <= TARGETS['optuna_pct'])} |")
     ro = secs.get("ray_overhead")
     if ro is not None and "error" in ro:
         lines.append(f"| 2b. Ray backend overhead per trial | failed: {ro['error'].strip().splitlines()[-1][:150]} "
-                     f"| <= {TARGETS['overhead_pct']:.0f}% | n/a |")
+                     f"| <= {TARGETS['ray_pct']:g}% | n/a |")
     elif ro is not None:
         fig = ro.get("ray_overhead")
         if fig is None:
             lines.append(f"| 2b. Ray backend overhead per trial | not measured: {ro.get('reason', '')} "
-                         f"| <= {TARGETS['overhead_pct']:.0f}% | n/a |")
+                         f"| <= {TARGETS['ray_pct']:g}% | n/a |")
         else:
             o = ro["optuna_same_search"]
             lines.append(f"| 2b. Ray backend overhead per trial, % of a 10 s trial (backend_overhead.py) | "
                          f"{fig['pct_of_10s']:.2f}% ({fig['per_trial_s']:.3f} s/trial; incl. ray.init "
                          f"{fig['pct_of_10s_incl_ray_init']:.2f}%; Optuna on the same search {o['pct_of_10s']:.2f}%) "
-                         f"| <= {TARGETS['overhead_pct']:.0f}% | {_met(fig['pct_of_10s'] <= TARGETS['overhead_pct'])} |")
+                         f"| <= {TARGETS['ray_pct']:g}% | {_met(fig['pct_of_10s'] <= TARGETS['ray_pct'])} |")
     sc = secs.get("scaling")
     if sc and "error" not in sc:
         lines.append(f"| 3. trials/hour, 2 workers ÷ 1 worker (end to end) | {sc['ratio']:.2f}x "
@@ -1105,6 +1106,10 @@ def main() -> None:
     (out / "benchmarks.md").write_text(md)
     log(f"[{_elapsed(t0)}] wrote {out / 'benchmarks.json'} and {out / 'benchmarks.md'}\n")
     log(md)
+    if out.resolve() == (ROOT / "results" / "benchmarks").resolve():  # the committed figures: into summary.json
+        import summary
+
+        summary.from_run(out / "benchmarks.json")
     if not args.work_dir and not args.keep_work:
         shutil.rmtree(work, ignore_errors=True)
 

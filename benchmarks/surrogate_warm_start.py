@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--tasks", default=None, help="comma-separated target tasks (default: all 34)")
     ap.add_argument("--quick", action="store_true", help="2 tasks x 3 seeds, output to /tmp")
     ap.add_argument("--out", default=str(ROOT / "results" / "benchmarks"))
+    ap.add_argument("--tag", default="", help="output warm_start_surrogate[_TAG].{json,md}; a tagged run does not "
+                    "touch summary.json")
     a = ap.parse_args(argv)
     import optuna
 
@@ -157,9 +159,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    for g in ("dev", "heldout") if any(r["group"] == g for r in rows)},
         "runs": rows,
     }
-    (out / "warm_start_surrogate.json").write_text(json.dumps(res, indent=1))
-    (out / "warm_start_surrogate.md").write_text(markdown(res))
+    stem = "warm_start_surrogate" + (f"_{a.tag}" if a.tag else "")
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=1))
+    (out / f"{stem}.md").write_text(markdown(res))
     print(markdown(res))
+    if not a.quick and not a.tag and not a.tasks:
+        from summary import update
+
+        update("warm_start", {k: res[k] for k in ("command", "date", "budget_epochs", "seeds", "top", "groups")}
+               | {"source": f"results/benchmarks/{stem}.json"}, out / "summary.json")
     return res
 
 
