@@ -17,6 +17,7 @@ long before a search and pays the start-up once.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -59,21 +60,46 @@ if cfg["backend"] == "ray":
     t = time.perf_counter()
     connect(RaySettings(num_cpus=cfg["concurrency"]))
     t_init = time.perf_counter() - t
-    t = time.perf_counter()
+    t, t_start = time.perf_counter(), time.time()
+    from automl.backends.ray import experiment
+    fit0 = experiment.RayBackend.run
+    def run(self, job, **kw):
+        global t_run
+        t_run = time.time()
+        return fit0(self, job, **kw)
+    experiment.RayBackend.run = run
+    from ray import tune as _tune
+    from automl.backends.ray import ledger as _ledger
+    marks = {}
+    fit1 = _tune.Tuner.fit
+    def fit(self):
+        marks.setdefault("fit", time.time())
+        return fit1(self)
+    _tune.Tuner.fit = fit
+    _ledger.Ledger.on_trial_start = lambda self, iteration, trials, trial, **i: marks.setdefault("trial_start", time.time())
     info = start_search(cfg["space"], backend="ray", root=root, trials=cfg["trials"], scheduler="fifo", searcher="tpe",
                             max_concurrent=cfg["concurrency"], reuse_actors=cfg["reuse_actors"])
-    wall = time.perf_counter() - t
+    wall, t_end = time.perf_counter() - t, time.time()
     ray.shutdown()
 else:
     from automl.backends.prepare import start_search
-    t = time.perf_counter()
+    t, t_start = time.perf_counter(), time.time()
     info = start_search(cfg["space"], root=root, trials=cfg["trials"], sampler="tpe", pruner="none",
                         workers=cfg["concurrency"])
-    wall = time.perf_counter() - t
+    wall, t_end = time.perf_counter() - t, time.time()
 from automl.store.results import load_trials
 recs = load_trials(info)
+timeline = []
+if cfg["backend"] == "ray":  # each trial's final row: when its function started and ended, its parts
+    for f in sorted((info.run_dir / "tune").glob("trial_*/result.json")):
+        rows = [json.loads(ln) for ln in f.read_text().splitlines() if ln.strip()]
+        fin = next((r for r in rows if r.get("automl_kind") == "final"), None)
+        if fin:
+            timeline.append({k: fin.get(k) for k in ("number", "trial_start", "t", "seconds", "report_s", "setup_s", "pid", "entered",
+                                                    "process_start")})
 print("RESULT " + json.dumps({"wall": wall, "init": t_init, "train": sum(r.seconds for r in recs),
-                              "n": len(recs), "states": sorted({r.state for r in recs})}))
+                              "n": len(recs), "states": sorted({r.state for r in recs}), "t_start": t_start,
+                              "t_end": t_end, "t_run": globals().get("t_run"), "marks": globals().get("marks", {}), "timeline": timeline}))
 """
 
 
@@ -96,6 +122,42 @@ def run_one(backend: str, concurrency: int, trials: int, epochs: int, reuse_acto
     return r
 
 
+def breakdown(r: dict) -> dict:
+    """Where a Ray search's time went, from its trials' final rows (one trial at a time): the search start-up
+    (Tuner setup and the first trial actor's process start, up to the first trial's function), per trial the
+    gap between one trial's last report and the next one's function (the driver: result processing, ledger,
+    searcher, trial start, actor reuse), the function's setup before `run_trial`, the per-epoch `tune.report`
+    round trips (inside run_trial's seconds), training proper, and the tail after the last trial."""
+    tl = sorted(r.get("timeline") or [], key=lambda x: x["trial_start"])
+    if not tl:
+        return {}
+    n = len(tl)
+    gaps = [b["trial_start"] - a["t"] for a, b in itertools.pairwise(tl)]
+    report = sum(x.get("report_s") or 0 for x in tl)
+    setup = sum(x.get("setup_s") or 0 for x in tl)
+    train = sum(x["seconds"] for x in tl) - report
+    startup = tl[0]["trial_start"] - r["t_start"]
+    first = tl[0]
+    marks = r.get("marks") or {}
+    t_run = r.get("t_run") or r["t_start"]
+    t_fit = marks.get("fit", t_run)
+    t_trial = marks.get("trial_start", t_fit)  # Tune started the first trial (its actor is being set up)
+    parts = {"prepare_s": t_run - r["t_start"],  # start_search: imports, space, data, run dir (as Optuna's)
+             "backend_setup_s": t_fit - t_run,  # searcher, trainable (object store), callbacks
+             "tuner_to_first_trial_s": t_trial - t_fit,  # Tune's setup until it starts trial 0
+             "trial_start_to_function_s": first["entered"] - t_trial,  # actor + trainable deserialized + setup
+             "first_imports_s": first["trial_start"] - first["entered"],
+             "worker_process_age_at_trial_start_s": t_trial - (first.get("process_start") or t_trial)}
+    tail = r["t_end"] - tl[-1]["t"]
+    # the rest of each trial's function: TrialResult, the final row's report
+    func = sum(x["t"] - x["trial_start"] for x in tl) - setup - train - report
+    per = {"between_trials_s": sum(gaps) / n, "trainable_setup_s": setup / n, "epoch_reports_s": report / n,
+           "final_row_s": func / n, "training_s": train / n}
+    per["overhead_s"] = sum(v for k, v in per.items() if k != "training_s")
+    return {"trials": n, "search_startup_s": startup, "startup_parts": parts, "tail_s": tail, "per_trial": per,
+            "actor_pids": sorted({x.get("pid") for x in tl})}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--trials", type=int, default=8)
@@ -105,8 +167,27 @@ def main() -> None:
     ap.add_argument("--marginal", type=int, metavar="M", help="also run M trials (M > --trials) at concurrency 1 and "
                     "report the marginal overhead per extra trial (start-up costs cancel out)")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--breakdown", action="store_true", help="Ray only, one trial at a time: where each trial's "
+                    "time goes (search start-up, driver between trials, setup, per-epoch reports, training)")
     args = ap.parse_args()
     rows = []
+    if args.breakdown:
+        r = run_one("ray", 1, args.trials, args.epochs)
+        r["breakdown"] = breakdown(r)
+        print(_fmt(r))
+        b = r["breakdown"]
+        print(f"search start-up (Tuner + first actor, Ray running) {b['search_startup_s']:.2f}s, tail {b['tail_s']:.2f}s; "
+              f"actor processes {len(b['actor_pids'])}")
+        for k, v in b["startup_parts"].items():
+            print(f"  start-up {k:22s} {v:7.3f}s")
+        for k, v in b["per_trial"].items():
+            print(f"  per trial {k:20s} {v:7.3f}s")
+        steady = b["per_trial"]["overhead_s"]
+        print(f"steady overhead per trial {steady:.3f}s = {10 * steady:.2f}% of a 10 s trial; with start-up and tail "
+              f"spread over {b['trials']} trials: {steady + (b['search_startup_s'] + b['tail_s']) / b['trials']:.3f}s")
+        if args.json:
+            args.json.write_text(json.dumps(r, indent=2))
+        return
     if args.marginal:
         for backend in ("optuna", "ray"):
             a = run_one(backend, 1, args.trials, args.epochs)

@@ -1,8 +1,8 @@
 """The Ray backend: the Tune experiment (searcher, scheduler, budget, trainable, ledger) built from a prepared
 `Job`, and Tune's restore for resume. Sampling is define-by-run through Ray's `OptunaSearch` (conditional and
 repeated parameters reach Tune unchanged); `bohb` uses TuneBOHB over a ConfigSpace of the same space; `pbt`
-starts from a seeded random population (Ray allows no searcher with PBT). The dataset is shipped once through
-the object store (`tune.with_parameters`): train and validation only."""
+starts from a seeded random population (Ray allows no searcher with PBT). The dataset is put once into the
+object store (train and validation only) and unpickled once per worker process (`SharedData`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from automl.backends.ray import ledger
 from automl.backends.ray.bohb import BOHB_MISSING, configspace_from
 from automl.backends.ray.connection import ray_session
 from automl.backends.ray.settings import CHECKPOINTING, SCHEDULERS, RaySettings
-from automl.backends.ray.trainable import TrialContext, ray_trainable
+from automl.backends.ray.trainable import SharedData, TrialContext, ray_trainable
 from automl.space import SearchSpace, sample
 from automl.space.errors import UserInputError
 from automl.space.params import Float, Space
@@ -237,7 +237,10 @@ def _trainable(job: Job, done: dict[int, dict[str, Any]], bohb_choices: dict | N
                        device=s.trial_device, threads=s.threads or max(1, int(s.cpus_per_trial)), precision=s.precision, compile=s.compile,
                        trial_timeout=s.trial_timeout, checkpointing=s.scheduler in CHECKPOINTING,
                        bohb_choices=bohb_choices, done=done)
-    fn = tune.with_parameters(ray_trainable, data=job.data, ctx=ctx)  # train/val only, shipped once
+    import ray
+
+    # train/val only, put once; each worker process unpickles it once (SharedData), not once per trial
+    fn = tune.with_parameters(ray_trainable, data=SharedData(ray.put(job.data)), ctx=ctx)
     return tune.with_resources(fn, {"cpu": s.cpus_per_trial, "gpu": s.gpus})
 
 
