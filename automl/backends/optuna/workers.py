@@ -82,7 +82,9 @@ def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any],
     space = load_space(Path(run_dir) / "space.yaml")
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage), pruner=make_pruner(s, space))
     study.sampler = make_sampler(s, space, offset=len(study.get_trials(deepcopy=False)) + 7919 * slot.index)
-    _optimize(study, Objective(str(Path(run_dir) / "space.yaml"), s), s)
+    objective = Objective(str(Path(run_dir) / "space.yaml"), s)
+    objective._load()  # the data, once per worker and before its first trial (not inside the first trial's time)
+    _optimize(study, objective, s)
 
 
 class WorkerProcess:
