@@ -8,10 +8,18 @@ same space (wine, MLP, EPOCHS epochs, TPE, no early stopping) for N trials. Over
 where a trial's training seconds are `run_trial`'s wall time (model build + training + validation), as
 recorded in the run's TrialRecords. For Ray the search wall time is shown twice: with the Ray start-up
 (`ray.init` in the driver) and without it (the Tuner alone, with Ray already running), since a cluster runs
-long before a search and pays the start-up once.
+long before a search and pays the start-up once. Both backends' figures are also given with the driver's start
+apart (start_search's preparation before the backend runs: imports, dataset, run dir, the same for both):
+"backend overhead/trial" is what the backend adds, its own start-up (for Ray: the Tuner and the first trial
+actor) spread over the N trials.
+
+`--breakdown` (Ray, one trial at a time) says where that goes: the search start-up split into its steps, then per
+trial the driver's gap between trials, the function's setup, the per-epoch `tune.report` round trips and the
+final row, next to training proper.
 
     python benchmarks/backend_overhead.py                 # 8 trials x 5 epochs, 1 and 2 at a time
     python benchmarks/backend_overhead.py --trials 16 --epochs 3 --json out.json
+    python benchmarks/backend_overhead.py --breakdown --trials 8 --epochs 5
 """
 
 from __future__ import annotations
@@ -51,38 +59,43 @@ import json, os, sys, time
 from pathlib import Path
 cfg = json.loads(sys.argv[1])
 root = Path(cfg["root"])
-t_init = 0.0
+t_init, marks = 0.0, {}
+from automl.backends.base import BACKENDS
+from automl.backends.prepare import start_search
+
+
+def mark_run(cls):  # when the backend starts searching (after start_search's preparation: imports, data, run dir)
+    run0 = cls.run
+    def run(self, job, **kw):
+        marks.setdefault("run", time.time())
+        return run0(self, job, **kw)
+    cls.run = run
+
+
 if cfg["backend"] == "ray":
     import ray
-    from automl.backends.prepare import start_search
     from automl.backends.ray.connection import connect
     from automl.backends.ray.settings import RaySettings
     t = time.perf_counter()
     connect(RaySettings(num_cpus=cfg["concurrency"]))
     t_init = time.perf_counter() - t
-    t, t_start = time.perf_counter(), time.time()
-    from automl.backends.ray import experiment
-    fit0 = experiment.RayBackend.run
-    def run(self, job, **kw):
-        global t_run
-        t_run = time.time()
-        return fit0(self, job, **kw)
-    experiment.RayBackend.run = run
     from ray import tune as _tune
-    from automl.backends.ray import ledger as _ledger
-    marks = {}
+    from automl.backends.ray import experiment, ledger as _ledger
+    mark_run(experiment.RayBackend)
     fit1 = _tune.Tuner.fit
     def fit(self):
         marks.setdefault("fit", time.time())
         return fit1(self)
     _tune.Tuner.fit = fit
     _ledger.Ledger.on_trial_start = lambda self, iteration, trials, trial, **i: marks.setdefault("trial_start", time.time())
+    t, t_start = time.perf_counter(), time.time()
     info = start_search(cfg["space"], backend="ray", root=root, trials=cfg["trials"], scheduler="fifo", searcher="tpe",
                             max_concurrent=cfg["concurrency"], reuse_actors=cfg["reuse_actors"])
     wall, t_end = time.perf_counter() - t, time.time()
     ray.shutdown()
 else:
-    from automl.backends.prepare import start_search
+    from automl.backends.optuna.workers import OptunaBackend
+    mark_run(OptunaBackend)
     t, t_start = time.perf_counter(), time.time()
     info = start_search(cfg["space"], root=root, trials=cfg["trials"], sampler="tpe", pruner="none",
                         workers=cfg["concurrency"])
@@ -95,11 +108,11 @@ if cfg["backend"] == "ray":  # each trial's final row: when its function started
         rows = [json.loads(ln) for ln in f.read_text().splitlines() if ln.strip()]
         fin = next((r for r in rows if r.get("automl_kind") == "final"), None)
         if fin:
-            timeline.append({k: fin.get(k) for k in ("number", "trial_start", "t", "seconds", "report_s", "setup_s", "pid", "entered",
-                                                    "process_start")})
+            timeline.append({k: fin.get(k) for k in ("number", "trial_start", "t", "seconds", "report_s", "setup_s",
+                                                    "pid", "entered", "process_start")})
 print("RESULT " + json.dumps({"wall": wall, "init": t_init, "train": sum(r.seconds for r in recs),
                               "n": len(recs), "states": sorted({r.state for r in recs}), "t_start": t_start,
-                              "t_end": t_end, "t_run": globals().get("t_run"), "marks": globals().get("marks", {}), "timeline": timeline}))
+                              "t_end": t_end, "t_run": marks.get("run"), "marks": marks, "timeline": timeline}))
 """
 
 
@@ -119,6 +132,10 @@ def run_one(backend: str, concurrency: int, trials: int, epochs: int, reuse_acto
     r.update(backend=backend, concurrency=concurrency, reuse_actors=reuse_actors)
     r["overhead_per_trial"] = (r["wall"] - r["train"]) / r["n"]  # Ray: the Tuner alone (Ray already up)
     r["overhead_per_trial_incl_init"] = (r["wall"] + r["init"] - r["train"]) / r["n"]
+    # the driver's start (start_search's preparation before the backend runs: imports, data, run dir; as for
+    # Optuna) apart: what the backend itself adds per trial, its own start-up (Tuner, first actor) included
+    r["driver_start_s"] = (r["t_run"] - r["t_start"]) if r.get("t_run") else None
+    r["backend_overhead_per_trial"] = ((r["t_end"] - r["t_run"] - r["train"]) / r["n"]) if r.get("t_run") else None
     return r
 
 
@@ -214,8 +231,10 @@ def main() -> None:
 def _fmt(r: dict) -> str:
     name = r["backend"] + ("" if r["backend"] == "optuna" else f" reuse_actors={r['reuse_actors']}")
     incl = f", incl. ray.init {r['overhead_per_trial_incl_init']:.2f}s (init {r['init']:.1f}s)" if r["init"] else ""
+    own = (f"; driver start {r['driver_start_s']:.1f}s apart: backend overhead/trial {r['backend_overhead_per_trial']:.3f}s "
+           f"= {10 * r['backend_overhead_per_trial']:.2f}% of a 10 s trial" if r.get("backend_overhead_per_trial") is not None else "")
     return (f"{name:28s} x{r['concurrency']}: wall {r['wall']:6.1f}s, training {r['train']:5.1f}s, "
-            f"overhead/trial {r['overhead_per_trial']:.2f}s{incl}  [{r['n']} trials: {', '.join(r['states'])}]")
+            f"overhead/trial {r['overhead_per_trial']:.2f}s{incl}{own}  [{r['n']} trials: {', '.join(r['states'])}]")
 
 
 if __name__ == "__main__":

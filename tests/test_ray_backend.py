@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -359,6 +360,12 @@ def test_scheduler_matrix(local_ray, tmp_path: Path, scheduler: str, searcher: s
     for r in recs:
         assert r.epochs_run <= 4 and len(r.history) == r.epochs_run
         assert [h["epoch"] for h in r.history] == list(range(1, r.epochs_run + 1))
+    # the dataset is fetched from the object store once per actor process, not once per trial
+    finals = [row for rs in result_rows(info.run_dir).values() for row in rs if row.get("automl_kind") == "final"]
+    fetches: dict[int, int] = {}
+    for row in finals:
+        fetches[row["pid"]] = fetches.get(row["pid"], 0) + bool(row["data_fetched"])
+    assert finals and all(n <= 1 for n in fetches.values()), fetches
     if scheduler in ("hyperband", "pbt", "bohb"):  # pausing schedulers: trials resumed from their epoch count
         rows = [row for rs in result_rows(info.run_dir).values() for row in rs]
         assert all(row.get("resumed_from", 0) < row["epoch"] for row in rows if row.get("automl_kind") == "epoch")
@@ -424,6 +431,28 @@ def test_reading_a_ray_run_never_unpickles(local_ray, tmp_path: Path) -> None:
     with contextlib.suppress(Exception):
         ExperimentAnalysis(str(info.run_dir / "tune"))
     assert marker.exists(), "the trap did not fire for Tune's own reader: this test would prove nothing"
+
+
+@pytest.mark.timeout(120)
+def test_a_local_ray_started_for_a_search_warms_its_workers(tmp_path: Path) -> None:
+    """connect() gives a local Ray a worker setup hook: a worker process has torch imported before any trial
+    runs in it (a task that imports nothing itself sees it), so the first trials do not wait for the import."""
+    code = textwrap.dedent("""
+        import sys, ray
+        from automl.backends.ray.connection import connect
+        from automl.backends.ray.settings import RaySettings
+        assert connect(RaySettings(num_cpus=1))
+        probe = ray.remote(lambda: ("torch" in sys.modules, "automl.trial" in sys.modules))
+        print("PROBE", ray.get(probe.remote()))
+        ray.shutdown()
+    """)
+    base = tempfile.mkdtemp(prefix="amlw", dir="/tmp")  # short: Ray's socket paths must fit
+    env = {**os.environ, "RAY_TMPDIR": base, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=110)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert "PROBE (True, True)" in p.stdout, p.stdout[-2000:] + p.stderr[-3000:]
 
 
 def test_flags_are_checked(tmp_path: Path) -> None:

@@ -122,14 +122,16 @@ class SharedData:
     def __init__(self, ref: Any) -> None:
         self.ref = ref
 
-    def get(self) -> Any:
+    def get(self) -> tuple[Any, bool]:
+        """(the dataset, whether this call fetched it from the object store)."""
         key = self.ref.hex()
-        if key not in self._cache:
+        fetched = key not in self._cache
+        if fetched:
             import ray
 
             self._cache.clear()
             self._cache[key] = ray.get(self.ref)
-        return self._cache[key]
+        return self._cache[key], fetched
 
 
 def warm_process() -> None:
@@ -166,8 +168,9 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
 
     t_in = time.perf_counter()
     assert ctx is not None and data is not None
+    fetched = True
     if isinstance(data, SharedData):
-        data = data.get()
+        data, fetched = data.get()
     tctx = tune.get_context()
     number = trial_number(tctx.get_trial_name()) or 0
     params = params_of(config)
@@ -190,7 +193,7 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
         "attempt": uuid.uuid4().hex[:8], "number": number, "node_id": ray.get_runtime_context().get_node_id(),
         "host": socket.gethostname(), "pid": os.getpid(), "seed": seed, "device": ctx.device,
         "threads": torch.get_num_threads(), "trial_start": time.time(), "resumed_from": resume_epoch,
-        "entered": entered, "process_start": _process_start(),
+        "entered": entered, "process_start": _process_start(), "data_fetched": fetched,
     }
     t0 = time.perf_counter()
     try:
