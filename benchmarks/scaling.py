@@ -312,8 +312,9 @@ def markdown(out: dict[str, Any]) -> str:
                       f"{cal['speedup_2_threads']}x faster than one, so two 1-thread workers can reach at most "
                       f"**{cal['ceiling_ratio']}x** its trials/hour (backend overheads and start-up count on top). "
                       f"Load average {cal['loadavg'][0]}."]
-    lines += ["", "Load average matters: on a machine shared with other jobs the ratio and every time above are "
-                  "lower bounds of what the code does on a quiet machine."]
+    lines += ["", "Load average matters: on a machine shared with other jobs every figure above is distorted, the "
+                  "ratio most of all (torch's threads wait for each other when the cores are taken: two threads can "
+                  "train far slower than one, which inflates the ratio). Only a quiet machine's run is the figure."]
     return "\n".join(lines) + "\n"
 
 
