@@ -485,3 +485,36 @@ def test_bohb_configspace_keeps_conditions() -> None:
         assert len(config["model"]["dense_blocks"]) == config["model"]["n_dense_blocks"]
         n = config["model"]["n_dense_blocks"]
         assert ("model.dense_blocks.1.units" in params) == (n == 2)
+
+
+def test_trials_a_stopper_ends_are_recorded_and_pending_ones_left_out(tmp_path: Path) -> None:
+    """`stop_all` (the search stalled, or the epoch budget is spent) TERMINATEs the trials in flight without
+    Tune's on_trial_complete: the ledger records those that reported as PRUNED with the reason, and marks those
+    that never reported as never run (no record), instead of leaving them to read as failed."""
+    from types import SimpleNamespace
+
+    from automl.backends.ray import ledger
+
+    class Trial(SimpleNamespace):
+        def __str__(self) -> str:
+            return self.name
+
+    def trial(n: int, reported: bool) -> Trial:
+        return Trial(name=f"trial_{n:05d}_t{n}", trial_id=f"t{n}", status="TERMINATED", config={"x": n},
+                     has_reported_at_least_once=reported, run_metadata=SimpleNamespace(num_failures=0))
+
+    stall = SimpleNamespace(spent=True, added=[])
+    stall.add = stall.added.append
+    led = ledger.Ledger(tmp_path, stall=stall)
+    cut, pending = trial(3, True), trial(4, False)
+    led.on_trial_result(0, [], cut, {"automl_kind": "epoch", "epoch": 1, "val_accuracy": 0.5, "metric_names":
+                                     ["val_accuracy"], "best_value": 0.5, "best_epoch": 1, "max_epochs": 5,
+                                     "trial_start": 1.0, "t": 2.0})
+    led.on_experiment_end([cut, pending])
+    entries = [json.loads(line) for line in (tmp_path / ledger.LEDGER).read_text().splitlines()]
+    assert [(e["name"], e["status"]) for e in entries] == [("trial_00003_t3", "TERMINATED"),
+                                                          ("trial_00004_t4", ledger.NEVER_RAN)]
+    rec = entries[0]["record"]
+    assert rec["state"] == "PRUNED" and rec["reason"] == "stopped at epoch 1: the search stalled (--budget auto)"
+    assert [r.number for r in stall.added] == [3]  # the stall rule saw the cut trial too
+    assert [r.number for r in ledger.ledger_records(tmp_path)] == [3]
