@@ -8,15 +8,24 @@ same space (wine, MLP, EPOCHS epochs, TPE, no early stopping) for N trials. Over
 where a trial's training seconds are `run_trial`'s wall time (model build + training + validation), as
 recorded in the run's TrialRecords. For Ray the search wall time is shown twice: with the Ray start-up
 (`ray.init` in the driver) and without it (the Tuner alone, with Ray already running), since a cluster runs
-long before a search and pays the start-up once.
+long before a search and pays the start-up once. Both backends' figures are also given with the driver's start
+apart (start_search's preparation before the backend runs: imports, dataset, run dir, the same for both):
+"backend overhead/trial" is what the backend adds, its own start-up (for Ray: the Tuner and the first trial
+actor) spread over the N trials.
+
+`--breakdown` (Ray, one trial at a time) says where that goes: the search start-up split into its steps, then per
+trial the driver's gap between trials, the function's setup, the per-epoch `tune.report` round trips and the
+final row, next to training proper.
 
     python benchmarks/backend_overhead.py                 # 8 trials x 5 epochs, 1 and 2 at a time
     python benchmarks/backend_overhead.py --trials 16 --epochs 3 --json out.json
+    python benchmarks/backend_overhead.py --breakdown --trials 8 --epochs 5
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -50,30 +59,60 @@ import json, os, sys, time
 from pathlib import Path
 cfg = json.loads(sys.argv[1])
 root = Path(cfg["root"])
-t_init = 0.0
+t_init, marks = 0.0, {}
+from automl.backends.base import BACKENDS
+from automl.backends.prepare import start_search
+
+
+def mark_run(cls):  # when the backend starts searching (after start_search's preparation: imports, data, run dir)
+    run0 = cls.run
+    def run(self, job, **kw):
+        marks.setdefault("run", time.time())
+        return run0(self, job, **kw)
+    cls.run = run
+
+
 if cfg["backend"] == "ray":
     import ray
-    from automl.backends.prepare import start_search
     from automl.backends.ray.connection import connect
     from automl.backends.ray.settings import RaySettings
     t = time.perf_counter()
     connect(RaySettings(num_cpus=cfg["concurrency"]))
     t_init = time.perf_counter() - t
-    t = time.perf_counter()
+    from ray import tune as _tune
+    from automl.backends.ray import experiment, ledger as _ledger
+    mark_run(experiment.RayBackend)
+    fit1 = _tune.Tuner.fit
+    def fit(self):
+        marks.setdefault("fit", time.time())
+        return fit1(self)
+    _tune.Tuner.fit = fit
+    _ledger.Ledger.on_trial_start = lambda self, iteration, trials, trial, **i: marks.setdefault("trial_start", time.time())
+    t, t_start = time.perf_counter(), time.time()
     info = start_search(cfg["space"], backend="ray", root=root, trials=cfg["trials"], scheduler="fifo", searcher="tpe",
                             max_concurrent=cfg["concurrency"], reuse_actors=cfg["reuse_actors"])
-    wall = time.perf_counter() - t
+    wall, t_end = time.perf_counter() - t, time.time()
     ray.shutdown()
 else:
-    from automl.backends.prepare import start_search
-    t = time.perf_counter()
+    from automl.backends.optuna.workers import OptunaBackend
+    mark_run(OptunaBackend)
+    t, t_start = time.perf_counter(), time.time()
     info = start_search(cfg["space"], root=root, trials=cfg["trials"], sampler="tpe", pruner="none",
                         workers=cfg["concurrency"])
-    wall = time.perf_counter() - t
+    wall, t_end = time.perf_counter() - t, time.time()
 from automl.store.results import load_trials
 recs = load_trials(info)
+timeline = []
+if cfg["backend"] == "ray":  # each trial's final row: when its function started and ended, its parts
+    for f in sorted((info.run_dir / "tune").glob("trial_*/result.json")):
+        rows = [json.loads(ln) for ln in f.read_text().splitlines() if ln.strip()]
+        fin = next((r for r in rows if r.get("automl_kind") == "final"), None)
+        if fin:
+            timeline.append({k: fin.get(k) for k in ("number", "trial_start", "t", "seconds", "report_s", "setup_s",
+                                                    "pid", "entered", "process_start")})
 print("RESULT " + json.dumps({"wall": wall, "init": t_init, "train": sum(r.seconds for r in recs),
-                              "n": len(recs), "states": sorted({r.state for r in recs})}))
+                              "n": len(recs), "states": sorted({r.state for r in recs}), "t_start": t_start,
+                              "t_end": t_end, "t_run": marks.get("run"), "marks": marks, "timeline": timeline}))
 """
 
 
@@ -93,7 +132,47 @@ def run_one(backend: str, concurrency: int, trials: int, epochs: int, reuse_acto
     r.update(backend=backend, concurrency=concurrency, reuse_actors=reuse_actors)
     r["overhead_per_trial"] = (r["wall"] - r["train"]) / r["n"]  # Ray: the Tuner alone (Ray already up)
     r["overhead_per_trial_incl_init"] = (r["wall"] + r["init"] - r["train"]) / r["n"]
+    # the driver's start (start_search's preparation before the backend runs: imports, data, run dir; as for
+    # Optuna) apart: what the backend itself adds per trial, its own start-up (Tuner, first actor) included
+    r["driver_start_s"] = (r["t_run"] - r["t_start"]) if r.get("t_run") else None
+    r["backend_overhead_per_trial"] = ((r["t_end"] - r["t_run"] - r["train"]) / r["n"]) if r.get("t_run") else None
     return r
+
+
+def breakdown(r: dict) -> dict:
+    """Where a Ray search's time went, from its trials' final rows (one trial at a time): the search start-up
+    (Tuner setup and the first trial actor's process start, up to the first trial's function), per trial the
+    gap between one trial's last report and the next one's function (the driver: result processing, ledger,
+    searcher, trial start, actor reuse), the function's setup before `run_trial`, the per-epoch `tune.report`
+    round trips (inside run_trial's seconds), training proper, and the tail after the last trial."""
+    tl = sorted(r.get("timeline") or [], key=lambda x: x["trial_start"])
+    if not tl:
+        return {}
+    n = len(tl)
+    gaps = [b["trial_start"] - a["t"] for a, b in itertools.pairwise(tl)]
+    report = sum(x.get("report_s") or 0 for x in tl)
+    setup = sum(x.get("setup_s") or 0 for x in tl)
+    train = sum(x["seconds"] for x in tl) - report
+    startup = tl[0]["trial_start"] - r["t_start"]
+    first = tl[0]
+    marks = r.get("marks") or {}
+    t_run = r.get("t_run") or r["t_start"]
+    t_fit = marks.get("fit", t_run)
+    t_trial = marks.get("trial_start", t_fit)  # Tune started the first trial (its actor is being set up)
+    parts = {"prepare_s": t_run - r["t_start"],  # start_search: imports, space, data, run dir (as Optuna's)
+             "backend_setup_s": t_fit - t_run,  # searcher, trainable (object store), callbacks
+             "tuner_to_first_trial_s": t_trial - t_fit,  # Tune's setup until it starts trial 0
+             "trial_start_to_function_s": first["entered"] - t_trial,  # actor + trainable deserialized + setup
+             "first_imports_s": first["trial_start"] - first["entered"],
+             "worker_process_age_at_trial_start_s": t_trial - (first.get("process_start") or t_trial)}
+    tail = r["t_end"] - tl[-1]["t"]
+    # the rest of each trial's function: TrialResult, the final row's report
+    func = sum(x["t"] - x["trial_start"] for x in tl) - setup - train - report
+    per = {"between_trials_s": sum(gaps) / n, "trainable_setup_s": setup / n, "epoch_reports_s": report / n,
+           "final_row_s": func / n, "training_s": train / n}
+    per["overhead_s"] = sum(v for k, v in per.items() if k != "training_s")
+    return {"trials": n, "search_startup_s": startup, "startup_parts": parts, "tail_s": tail, "per_trial": per,
+            "actor_pids": sorted({x.get("pid") for x in tl})}
 
 
 def main() -> None:
@@ -105,8 +184,27 @@ def main() -> None:
     ap.add_argument("--marginal", type=int, metavar="M", help="also run M trials (M > --trials) at concurrency 1 and "
                     "report the marginal overhead per extra trial (start-up costs cancel out)")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--breakdown", action="store_true", help="Ray only, one trial at a time: where each trial's "
+                    "time goes (search start-up, driver between trials, setup, per-epoch reports, training)")
     args = ap.parse_args()
     rows = []
+    if args.breakdown:
+        r = run_one("ray", 1, args.trials, args.epochs)
+        r["breakdown"] = breakdown(r)
+        print(_fmt(r))
+        b = r["breakdown"]
+        print(f"search start-up (Tuner + first actor, Ray running) {b['search_startup_s']:.2f}s, tail {b['tail_s']:.2f}s; "
+              f"actor processes {len(b['actor_pids'])}")
+        for k, v in b["startup_parts"].items():
+            print(f"  start-up {k:22s} {v:7.3f}s")
+        for k, v in b["per_trial"].items():
+            print(f"  per trial {k:20s} {v:7.3f}s")
+        steady = b["per_trial"]["overhead_s"]
+        print(f"steady overhead per trial {steady:.3f}s = {10 * steady:.2f}% of a 10 s trial; with start-up and tail "
+              f"spread over {b['trials']} trials: {steady + (b['search_startup_s'] + b['tail_s']) / b['trials']:.3f}s")
+        if args.json:
+            args.json.write_text(json.dumps(r, indent=2))
+        return
     if args.marginal:
         for backend in ("optuna", "ray"):
             a = run_one(backend, 1, args.trials, args.epochs)
@@ -133,8 +231,10 @@ def main() -> None:
 def _fmt(r: dict) -> str:
     name = r["backend"] + ("" if r["backend"] == "optuna" else f" reuse_actors={r['reuse_actors']}")
     incl = f", incl. ray.init {r['overhead_per_trial_incl_init']:.2f}s (init {r['init']:.1f}s)" if r["init"] else ""
+    own = (f"; driver start {r['driver_start_s']:.1f}s apart: backend overhead/trial {r['backend_overhead_per_trial']:.3f}s "
+           f"= {10 * r['backend_overhead_per_trial']:.2f}% of a 10 s trial" if r.get("backend_overhead_per_trial") is not None else "")
     return (f"{name:28s} x{r['concurrency']}: wall {r['wall']:6.1f}s, training {r['train']:5.1f}s, "
-            f"overhead/trial {r['overhead_per_trial']:.2f}s{incl}  [{r['n']} trials: {', '.join(r['states'])}]")
+            f"overhead/trial {r['overhead_per_trial']:.2f}s{incl}{own}  [{r['n']} trials: {', '.join(r['states'])}]")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ app.add_typer(spaces_app, name="spaces")
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Root folder of run directories.")]
 BUDGET_HELP = ("auto: stop once the best validation value has gained no more than its noise over the last 30 "
                "finished trials (at least 60), within --trials/--timeout/--max-total-epochs as a hard cap (default "
-               "200 trials); fixed: spend the whole budget (the default). Optuna backend.")
+               "200 trials); fixed: spend the whole budget (the default). Both backends (Ray: a Tune stopper).")
 WINDOW_HELP = "--budget auto: finished trials the gain is measured over (default 30; at least twice as many run)."
 STALL_HELP = "--budget auto: the gain that counts as progress (default: the validation metric's standard error)."
 SELECTION_HELP = ("noise: when the top trials are within validation noise, re-score them by cross-validation over "

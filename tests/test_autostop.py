@@ -1,5 +1,5 @@
 """`--budget auto`: the stall rule on hand-made best-so-far curves, then a real search (wine, Optuna, SQLite)
-that stops itself before its cap and says why (progress line, manifest, report.json), and Ray's refusal."""
+that stops itself before its cap and says why (progress line, manifest, report.json), and the same on Ray."""
 
 from __future__ import annotations
 
@@ -206,15 +206,43 @@ def test_budget_auto_with_a_given_tolerance_through_the_api(tmp_path, one_core):
     assert "stopped" not in json.loads((run.path / "manifest.json").read_text())["settings"]
 
 
-def test_ray_refuses_budget_auto_with_exit_code_2(tmp_path):
-    from automl.cli.main import app
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_ray_with_budget_auto_stops_itself_records_why_and_resume_keeps_the_rule(tmp_path):
+    """The same rule on a real local Ray (a Tune stopper fed by the ledger): a tolerance of 1.0 stalls at the
+    earliest it may, min_trials = 2 x 3 trials, before the cap of 9; the progress lines, manifest and report say
+    why. Resume keeps the rule (0 trials), `--budget fixed` spends the rest of the cap and clears the stop."""
+    pytest.importorskip("ray.tune")
+    from tests.conftest import cli
 
-    res = CliRunner().invoke(app, ["search", str(wine_space(tmp_path)), "--backend", "ray", "--budget", "auto",
-                                   "--results-dir", str(tmp_path / "results")])
-    assert res.exit_code == 2, res.output
-    assert "--budget auto (and --stall-tolerance/--stall-window) is not supported with --backend ray" in res.output
-    assert not (tmp_path / "results" / "wine_auto").exists()
-    # from a space's search: block too (never ignored)
-    res = CliRunner().invoke(app, ["search", str(wine_space(tmp_path, budget="auto")), "--backend", "ray",
-                                   "--results-dir", str(tmp_path / "results")])
-    assert res.exit_code == 2 and "not supported with --backend ray" in res.output
+    results = tmp_path / "results"
+    space = wine_space(tmp_path)
+    res = cli("search", space, "--backend", "ray", "--scheduler", "fifo", "--max-concurrent", "1", "--trials", "9", "--budget", "auto", "--stall-window", "3",
+              "--stall-tolerance", "1.0", "--results-dir", results, "--no-finalize")
+    out = res.output
+    assert "budget auto (stops when the best has gained no more than the validation noise 1 in the last 3 trials" in out
+    assert "auto-stop: 1/6 trials before it may stop" in out and "| stalled: gain" in out
+    run = results / "wine_auto"
+    stop = json.loads((run / "manifest.json").read_text())["settings"]["stopped"]
+    assert stop["stopped_by"] == "stalled" and stop["trials"] == 6 and stop["window"] == 3
+    assert stop["noise"] == 1.0 and stop["noise_from"] == "--stall-tolerance" and stop["gain"] <= 1.0
+    assert f"stopped before the cap: {stop['reason']}" in out
+
+    import automl
+
+    r = automl.load_run(run)
+    recs = r.records()
+    assert len(recs) == 6 and all(t.state == "COMPLETE" for t in recs), [(t.state, t.reason) for t in recs]
+    est = StallRule(window=3, min_trials=6, tolerance=1.0).check(finished_records(recs, "val_accuracy"))
+    assert est.stalled and est.n == 6 and est.best == stop["best"]
+    report = r.finalize(select=False)
+    assert report["budget"]["stopped_by"] == "stalled" and report["budget"]["stopped"]["trials"] == 6
+
+    res = cli("resume", run, "--no-finalize")
+    assert "0 trials this session" in res.output and "stopped before the cap: stalled" in res.output
+    assert len(automl.load_run(run).records()) == 6
+    res = cli("resume", run, "--budget", "fixed", "--no-finalize")
+    assert "stopped before the cap" not in res.output
+    assert "stopped" not in json.loads((run / "manifest.json").read_text())["settings"]
+    recs = automl.load_run(run).records()
+    assert len(recs) == 9 and all(t.state == "COMPLETE" for t in recs), [(t.state, t.reason) for t in recs]

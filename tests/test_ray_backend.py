@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -359,6 +360,12 @@ def test_scheduler_matrix(local_ray, tmp_path: Path, scheduler: str, searcher: s
     for r in recs:
         assert r.epochs_run <= 4 and len(r.history) == r.epochs_run
         assert [h["epoch"] for h in r.history] == list(range(1, r.epochs_run + 1))
+    # the dataset is fetched from the object store once per actor process, not once per trial
+    finals = [row for rs in result_rows(info.run_dir).values() for row in rs if row.get("automl_kind") == "final"]
+    fetches: dict[int, int] = {}
+    for row in finals:
+        fetches[row["pid"]] = fetches.get(row["pid"], 0) + bool(row["data_fetched"])
+    assert finals and all(n <= 1 for n in fetches.values()), fetches
     if scheduler in ("hyperband", "pbt", "bohb"):  # pausing schedulers: trials resumed from their epoch count
         rows = [row for rs in result_rows(info.run_dir).values() for row in rs]
         assert all(row.get("resumed_from", 0) < row["epoch"] for row in rows if row.get("automl_kind") == "epoch")
@@ -426,6 +433,28 @@ def test_reading_a_ray_run_never_unpickles(local_ray, tmp_path: Path) -> None:
     assert marker.exists(), "the trap did not fire for Tune's own reader: this test would prove nothing"
 
 
+@pytest.mark.timeout(120)
+def test_a_local_ray_started_for_a_search_warms_its_workers(tmp_path: Path) -> None:
+    """connect() gives a local Ray a worker setup hook: a worker process has torch imported before any trial
+    runs in it (a task that imports nothing itself sees it), so the first trials do not wait for the import."""
+    code = textwrap.dedent("""
+        import sys, ray
+        from automl.backends.ray.connection import connect
+        from automl.backends.ray.settings import RaySettings
+        assert connect(RaySettings(num_cpus=1))
+        probe = ray.remote(lambda: ("torch" in sys.modules, "automl.trial" in sys.modules))
+        print("PROBE", ray.get(probe.remote()))
+        ray.shutdown()
+    """)
+    base = tempfile.mkdtemp(prefix="amlw", dir="/tmp")  # short: Ray's socket paths must fit
+    env = {**os.environ, "RAY_TMPDIR": base, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    try:
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=110)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert "PROBE (True, True)" in p.stdout, p.stdout[-2000:] + p.stderr[-3000:]
+
+
 def test_flags_are_checked(tmp_path: Path) -> None:
     from automl.backends.prepare import start_search
 
@@ -456,3 +485,36 @@ def test_bohb_configspace_keeps_conditions() -> None:
         assert len(config["model"]["dense_blocks"]) == config["model"]["n_dense_blocks"]
         n = config["model"]["n_dense_blocks"]
         assert ("model.dense_blocks.1.units" in params) == (n == 2)
+
+
+def test_trials_a_stopper_ends_are_recorded_and_pending_ones_left_out(tmp_path: Path) -> None:
+    """`stop_all` (the search stalled, or the epoch budget is spent) TERMINATEs the trials in flight without
+    Tune's on_trial_complete: the ledger records those that reported as PRUNED with the reason, and marks those
+    that never reported as never run (no record), instead of leaving them to read as failed."""
+    from types import SimpleNamespace
+
+    from automl.backends.ray import ledger
+
+    class Trial(SimpleNamespace):
+        def __str__(self) -> str:
+            return self.name
+
+    def trial(n: int, reported: bool) -> Trial:
+        return Trial(name=f"trial_{n:05d}_t{n}", trial_id=f"t{n}", status="TERMINATED", config={"x": n},
+                     has_reported_at_least_once=reported, run_metadata=SimpleNamespace(num_failures=0))
+
+    stall = SimpleNamespace(spent=True, added=[])
+    stall.add = stall.added.append
+    led = ledger.Ledger(tmp_path, stall=stall)
+    cut, pending = trial(3, True), trial(4, False)
+    led.on_trial_result(0, [], cut, {"automl_kind": "epoch", "epoch": 1, "val_accuracy": 0.5, "metric_names":
+                                     ["val_accuracy"], "best_value": 0.5, "best_epoch": 1, "max_epochs": 5,
+                                     "trial_start": 1.0, "t": 2.0})
+    led.on_experiment_end([cut, pending])
+    entries = [json.loads(line) for line in (tmp_path / ledger.LEDGER).read_text().splitlines()]
+    assert [(e["name"], e["status"]) for e in entries] == [("trial_00003_t3", "TERMINATED"),
+                                                          ("trial_00004_t4", ledger.NEVER_RAN)]
+    rec = entries[0]["record"]
+    assert rec["state"] == "PRUNED" and rec["reason"] == "stopped at epoch 1: the search stalled (--budget auto)"
+    assert [r.number for r in stall.added] == [3]  # the stall rule saw the cut trial too
+    assert [r.number for r in ledger.ledger_records(tmp_path)] == [3]

@@ -13,6 +13,7 @@ from typing import Any
 from automl.backends.ray.settings import RaySettings
 from automl.space.errors import UserInputError
 
+WARM_HOOK = "automl.backends.ray.trainable.warm_process"
 _DRIVER_ENV = {
     "RAY_CHDIR_TO_TRIAL_DIR": "0",  # no per-trial chdir (workers of a local Ray inherit it; runtime_env for clusters)
     "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1",  # JSON + CSV loggers are added explicitly, no TensorBoard files
@@ -60,6 +61,9 @@ def connect(settings: RaySettings, *, quiet: bool = True) -> bool:
                 "port is reachable; clusters with token auth (the default of `ray start` in Ray 2.60) need "
                 "RAY_AUTH_MODE=token and the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN.") from None
         return True
+    # a local Ray: its worker processes (prestarted at init) import what a trial's actor needs as they start,
+    # while the driver loads the data and sets up Tune, not when the first trials start (trainable.warm_process)
+    kwargs["runtime_env"]["worker_process_setup_hook"] = WARM_HOOK
     ray.init(num_cpus=settings.num_cpus, dashboard_host="127.0.0.1", _node_ip_address="127.0.0.1", **kwargs)
     return True
 

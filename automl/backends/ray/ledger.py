@@ -27,6 +27,7 @@ from automl.store.run import RunInfo
 
 EXPERIMENT = "tune"  # the Tune experiment folder under storage_path
 LEDGER = "ray_trials.jsonl"
+NEVER_RAN = "NEVER_RAN"  # a pending trial a stopper ended before it started: no trial at all
 
 
 def experiment_path(info: RunInfo) -> str:
@@ -38,10 +39,11 @@ class Ledger(Callback):
     """The driver-side Tune callback that writes the ledger. Tune pickles it with the experiment; the backend
     attaches a fresh one to a restored experiment, so only the run dir travels in the pickle."""
 
-    def __init__(self, run_dir: Path, job: Any = None, budget: Any = None) -> None:
-        self.run_dir, self.job, self.budget = Path(run_dir), job, budget
+    def __init__(self, run_dir: Path, job: Any = None, budget: Any = None, stall: Any = None) -> None:
+        self.run_dir, self.job, self.budget, self.stall = Path(run_dir), job, budget, stall
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.recovered: dict[str, int] = {}
+        self.finished: set[str] = set()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"run_dir": self.run_dir}
@@ -62,7 +64,37 @@ class Ledger(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._finish(trial, "ERROR")
 
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        """Trials a stopper ended (`stop_all`: the epoch budget spent, the search stalled) are TERMINATED by Tune
+        without `on_trial_complete`: recorded here; those that never reported an epoch (pending, or still
+        starting) as never run, which `load_trials` leaves out (they trained nothing)."""
+        known = None
+        for trial in trials:
+            if trial.status != "TERMINATED" or trial.trial_id in self.finished:
+                continue
+            if trial.trial_id in self.rows:
+                self._finish(trial, "TERMINATED")
+            elif self._stopped() and not getattr(trial, "has_reported_at_least_once", True):
+                known = known if known is not None else {e.get("trial_id") for e in _ledger(self.run_dir)}
+                if trial.trial_id not in known:  # not a trial an earlier session finished
+                    self._write({"trial_id": trial.trial_id, "name": str(trial), "status": NEVER_RAN, "t": time.time()})
+
+    def _stopped(self) -> str:
+        """Why a stopper ended the search ('' while none did)."""
+        if self.stall is not None and self.stall.spent:
+            return "the search stalled (--budget auto)"
+        if self.budget is not None and self.budget.spent:
+            return "the --max-total-epochs budget is spent"
+        return ""
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        with open(self.run_dir / LEDGER, "a") as f:
+            f.write(json.dumps(entry, default=lambda o: o.item() if hasattr(o, "item") else str(o)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
     def _finish(self, trial: Any, status: str) -> None:
+        self.finished.add(trial.trial_id)
         rows = self.rows.pop(trial.trial_id, [])
         if rows and rows[-1].get("automl_restored"):
             return  # a finished trial that resume handed back: its ledger line is already there
@@ -70,17 +102,16 @@ class Ledger(Callback):
         error = _read_error(trial) if status == "ERROR" or restarts else ""
         rec = record_from_rows(trial_number(str(trial)) or 0, params_of(trial.config), rows, status, error,
                                num_failures=restarts)
-        if rec.state == "PRUNED" and self.budget is not None and self.budget.spent:
-            rec.reason = f"stopped at epoch {rec.epochs_run}: the --max-total-epochs budget is spent"
+        if rec.state == "PRUNED" and self._stopped():
+            rec.reason = f"stopped at epoch {rec.epochs_run}: {self._stopped()}"
         final = next((r for r in reversed(rows) if r.get("automl_kind") == "final"), None)
         if final is not None:  # what resume reports back for it: our keys only, none of Tune's own
             final = {k: v for k, v in final.items() if k not in _KEEP_TUNE}
         entry = {"trial_id": trial.trial_id, "name": str(trial), "status": status, "params": rec.params,
                  "record": rec.to_dict(), "final_row": final, "t": time.time()}
-        with open(self.run_dir / LEDGER, "a") as f:
-            f.write(json.dumps(entry, default=lambda o: o.item() if hasattr(o, "item") else str(o)) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        self._write(entry)
+        if self.stall is not None:
+            self.stall.add(rec)
         if self.job is not None:
             self.job.finished(rec)
 
@@ -210,6 +241,11 @@ def ledger_done(info: RunInfo) -> dict[int, dict[str, Any]]:
             if (n := trial_number(e.get("name", ""))) is not None and e.get("status") == "TERMINATED"}
 
 
+def ledger_records(run_dir: Path) -> list[TrialRecord]:
+    """The finished trials of a run per its ledger, as records (what the stall rule of a resumed run reads)."""
+    return [TrialRecord(**e["record"]) for e in _ledger(run_dir) if e.get("record")]
+
+
 def ledger_epochs(run_dir: Path) -> int:
     """Epochs the finished trials of a run trained (what an epoch budget has already spent)."""
     return sum(int(e.get("record", {}).get("epochs_run") or 0) for e in _ledger(run_dir))
@@ -316,9 +352,14 @@ def load_trials(info: RunInfo) -> list[TrialRecord]:
                                         num_failures=restarts)
     extra: list[TrialRecord] = []
     for e in _ledger(info.run_dir):  # finished trials: the ledger is written at once, Tune's snapshot may lag
-        n, rec = trial_number(e.get("name", "")), TrialRecord(**e["record"])
-        if n is None:
+        n = trial_number(e.get("name", ""))
+        if n is not None and e.get("status") == NEVER_RAN:
+            if n in by_number and by_number[n].state in ("FAIL", "WAITING") and not by_number[n].history:
+                del by_number[n]  # pending when a stopper ended the search: it never ran
             continue
+        if n is None or not e.get("record"):
+            continue
+        rec = TrialRecord(**e["record"])
         current = by_number.get(n)
         if current is not None and current.params != rec.params:
             extra.append(rec)  # a finished trial Tune never saved, replaced by a different suggestion

@@ -97,10 +97,6 @@ class RaySettings(SearchSettings):
                                  "other than grid, --max-concurrent at least 1, --cpus-per-trial positive, "
                                  "--gpus-per-trial 0 or more (fractions allowed), max_failures 0 or more, "
                                  "--address auto, HOST:PORT or ray://HOST:PORT.")
-        if self.auto or self.stall_tolerance is not None or self.stall_window is not None:  # never ignored: refused until a Tune stopper does it
-            raise UserInputError("--budget auto (and --stall-tolerance/--stall-window) is not supported with --backend ray yet; "
-                                 "use --backend optuna for a budget that stops itself, or give Ray a fixed budget "
-                                 "(--trials, --timeout, --max-total-epochs).")
         if self.gpus_per_trial is not None and self.trials_per_gpu > 1:
             raise UserInputError("--trials-per-gpu N and --gpus-per-trial F both say how trials share a GPU; "
                                  "give one of them (--trials-per-gpu N means --gpus-per-trial 1/N).")

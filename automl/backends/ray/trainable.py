@@ -74,10 +74,9 @@ class TuneReporter:
         self.best_epoch = 0
         self.t0 = time.perf_counter()
         self.replayed: list[dict[str, float]] = []
+        self.report_s = 0.0  # time blocked in tune.report (the driver's round trip), for the overhead breakdown
 
     def report(self, epoch: int, metrics: dict[str, float]) -> Decision:
-        from ray import tune
-
         v = metrics.get(self.metric)
         if v is not None and math.isfinite(v) and (
                 self.best is None or (v > self.best if self.direction == "maximize" else v < self.best)):
@@ -90,21 +89,76 @@ class TuneReporter:
                "trial_seconds": round(time.perf_counter() - self.t0, 4), "t": time.time()}
         if self.replayed:
             row["replayed_history"], self.replayed = self.replayed, []
+        t = time.perf_counter()
+        row["report_s"] = round(self.report_s, 4)  # the earlier epochs' round trips
         with shielded():  # a trial timeout must not tear Tune's report (deferred until it is done)
-            if self.checkpointing:
-                d = tempfile.mkdtemp(prefix="automl_ckpt_")
-                try:
-                    Path(d, "state.json").write_text(json.dumps({"epoch": epoch, "params": self.params}))
-                    tune.report(row, checkpoint=tune.Checkpoint.from_directory(d))
-                finally:
-                    shutil.rmtree(d, ignore_errors=True)
-            else:
-                tune.report(row)  # raises SystemExit here when the scheduler stops the trial
+            self.report_s -= t  # += the time tune.report blocks, even when it ends the trial (SystemExit)
+            try:
+                self._report(row, epoch)
+            finally:
+                self.report_s += time.perf_counter()
         return Decision.CONTINUE
+
+    def _report(self, row: dict[str, Any], epoch: int) -> None:
+        from ray import tune
+
+        if self.checkpointing:
+            d = tempfile.mkdtemp(prefix="automl_ckpt_")
+            try:
+                Path(d, "state.json").write_text(json.dumps({"epoch": epoch, "params": self.params}))
+                tune.report(row, checkpoint=tune.Checkpoint.from_directory(d))
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        else:
+            tune.report(row)  # raises SystemExit here when the scheduler stops the trial
+
+
+class SharedData:
+    """The dataset in Ray's object store, resolved once per worker process: `tune.with_parameters` would fetch and
+    unpickle (copy) it for every trial, while a reused actor runs many trials on the same data."""
+
+    _cache: dict[str, Any] = {}  # object id -> dataset (this process; only the newest search's)
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+
+    def get(self) -> tuple[Any, bool]:
+        """(the dataset, whether this call fetched it from the object store)."""
+        key = self.ref.hex()
+        fetched = key not in self._cache
+        if fetched:
+            import ray
+
+            self._cache.clear()
+            self._cache[key] = ray.get(self.ref)
+        return self._cache[key], fetched
+
+
+def warm_process() -> None:
+    """A local Ray's `worker_process_setup_hook`: each worker process imports what a trial's actor needs (torch,
+    the trainer, Tune's function trainable) when it starts (Ray prestarts them at `ray.init`), so the first
+    trials do not wait for these imports. Never fails a worker: a failed import is left to the trial."""
+    with contextlib.suppress(Exception):
+        import ray.tune.trainable.function_trainable  # noqa: F401
+        import torch  # noqa: F401
+
+        import automl.trial  # noqa: F401
+        from automl.training import set_num_threads  # noqa: F401
+
+
+def _process_start() -> float | None:
+    """When this worker process started (the overhead breakdown: a trial that waited for a fresh process)."""
+    try:
+        import psutil
+
+        return float(psutil.Process().create_time())
+    except Exception:
+        return None
 
 
 def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | None = None) -> None:
     """The function Tune runs per trial (see the module docstring); failures are results, never exceptions."""
+    entered = time.time()  # before the imports: the first trial of a fresh actor process pays them
     import ray
     import torch
     from ray import tune
@@ -112,7 +166,11 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
     from automl.training import set_num_threads
     from automl.trial import TrialResult, run_trial
 
+    t_in = time.perf_counter()
     assert ctx is not None and data is not None
+    fetched = True
+    if isinstance(data, SharedData):
+        data, fetched = data.get()
     tctx = tune.get_context()
     number = trial_number(tctx.get_trial_name()) or 0
     params = params_of(config)
@@ -135,6 +193,7 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
         "attempt": uuid.uuid4().hex[:8], "number": number, "node_id": ray.get_runtime_context().get_node_id(),
         "host": socket.gethostname(), "pid": os.getpid(), "seed": seed, "device": ctx.device,
         "threads": torch.get_num_threads(), "trial_start": time.time(), "resumed_from": resume_epoch,
+        "entered": entered, "process_start": _process_start(), "data_fetched": fetched,
     }
     t0 = time.perf_counter()
     try:
@@ -144,6 +203,7 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
         bad = f"{type(e).__name__}: {e}"
     base["max_epochs"] = int((cfg or {}).get("training", {}).get("max_epochs") or 20)
     reporter = TuneReporter(base, ctx.metric, ctx.direction, resume_epoch, ctx.checkpointing, params)
+    t_run = time.perf_counter()
     if cfg is None:
         final = TrialResult("failed", reason=f"params do not rebuild a config: {bad}"[:500], detail=bad,
                             seconds=time.perf_counter() - t0).to_attrs()
@@ -154,7 +214,8 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
     value = final.get("value")
     row = {**base, **final, ctx.metric: float(value) if value is not None else math.nan,
            "epoch": int(final.get("epochs_run") or 0), "automl_kind": "final", "t": time.time(),
-           "trial_seconds": round(time.perf_counter() - t0, 4), "best_value": value}
+           "trial_seconds": round(time.perf_counter() - t0, 4), "best_value": value,
+           "report_s": round(reporter.report_s, 4), "setup_s": round(t_run - t_in, 4)}
     tune.report(row)
 
 
