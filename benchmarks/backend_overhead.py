@@ -184,6 +184,8 @@ def main() -> None:
     ap.add_argument("--marginal", type=int, metavar="M", help="also run M trials (M > --trials) at concurrency 1 and "
                     "report the marginal overhead per extra trial (start-up costs cancel out)")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--summary", action="store_true", help="write the Ray figures (concurrency 1) into "
+                    "results/benchmarks/summary.json's `overhead` key (the Optuna figure there comes from run.py)")
     ap.add_argument("--breakdown", action="store_true", help="Ray only, one trial at a time: where each trial's "
                     "time goes (search start-up, driver between trials, setup, per-epoch reports, training)")
     args = ap.parse_args()
@@ -226,6 +228,33 @@ def main() -> None:
         overhead/trial = (search wall - sum of trial training seconds) / trials; Ray's with and without ray.init."""))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
+    if args.summary:
+        write_summary(rows, args)
+
+
+def write_summary(rows: list[dict], args: argparse.Namespace) -> None:
+    """Ray's overhead per trial at one trial at a time, driver start (and ray.init) excluded and given apart."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import summary
+
+    one = {r["backend"]: r for r in rows if r["concurrency"] == 1 and r.get("reuse_actors", True)}
+    ray, opt = one.get("ray"), one.get("optuna")
+    if not ray or ray.get("backend_overhead_per_trial") is None:
+        return
+    prov = summary.provenance()
+    doc = summary.load().get("overhead") or {}
+    cmd = "python benchmarks/backend_overhead.py " + " ".join(sys.argv[1:])
+    pct = 10 * ray["backend_overhead_per_trial"]
+    doc.update(ray_pct=round(pct, 3), ray_pct_incl_ray_init=round(10 * ray["overhead_per_trial_incl_init"], 3),
+               ray_driver_start_s=ray.get("driver_start_s"), ray_init_s=ray["init"],
+               ray_optuna_same_search_pct=None if not opt or opt.get("backend_overhead_per_trial") is None
+               else round(10 * opt["backend_overhead_per_trial"], 3),
+               ray_target_pct=summary.TARGETS["ray_pct"], ray_met=pct <= summary.TARGETS["ray_pct"],
+               ray_command=cmd, ray_date=prov["date"], ray_commit=prov["commit"],
+               ray_hardware={**prov["hardware"], "load_average_at_start": list(os.getloadavg())},
+               ray_what=f"{args.trials} trials x {args.epochs} epochs (wine MLP), one at a time, fresh process: (search "
+                        "wall - driver start - the trials' training seconds) / trials, as % of a 10 s trial")
+    summary.update("overhead", doc)
 
 
 def _fmt(r: dict) -> str:

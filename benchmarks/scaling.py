@@ -360,6 +360,18 @@ def main() -> None:
     args.out.with_suffix(".json").write_text(json.dumps(out, indent=2))
     args.out.with_suffix(".md").write_text(markdown(out))
     print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
+    default = ROOT / "results" / "benchmarks" / "scaling"
+    if ratio is not None and not args.quick and args.out.resolve() == default.resolve():
+        sys.path.insert(0, str(HERE))
+        import summary
+
+        summary.update("scaling", {
+            "two_vs_one": ratio, "two_vs_one_steady": ratio_steady, "target": TARGET, "met": ratio >= TARGET,
+            "what": f"trials/hour of {minutes:g}-minute Optuna searches (fixed CNN, lr by TPE, SQLite), 2 workers / 1 "
+                    "worker, end to end: worker start-up, data loading and the trial in flight at the deadline count",
+            "ceiling_from_threads": (cal or {}).get("ceiling_ratio"), "command": out["command"], "commit": commit,
+            "date": summary.provenance()["date"], "source": "results/benchmarks/scaling.json",
+            "hardware": {**summary.hardware(), "load_average": [r["loadavg_before"] for r in runs]}})
 
 
 if __name__ == "__main__":

@@ -162,11 +162,15 @@ def table(doc: dict[str, Any]) -> str:
         if b == "optuna" and ov.get("optuna_steady_pct") is not None:
             extra = f" (steady state {ov['optuna_steady_pct']:.2f}%)"
         if b == "ray" and ov.get("ray_pct_incl_ray_init") is not None:
-            extra = f" (with ray.init {ov['ray_pct_incl_ray_init']:.2f}%)"
+            extra = f" (with ray.init {ov['ray_pct_incl_ray_init']:.2f}%"
+            if ov.get("ray_driver_start_s") is not None:
+                extra += f"; driver start {ov['ray_driver_start_s']:.1f} s once per search, apart"
+            extra += ")"
         rows.append((f"{label} backend overhead per trial, % of a 10 s trial", missing if v is None else
                      f"{v:.2f}%{extra}", f"<= {TARGETS[b + '_pct']:g}%",
                      "n/a" if v is None else _met(v <= TARGETS[b + "_pct"]),
-                     f"`{ov.get(b + '_command', ov.get('command'))}` ({str(ov.get('date'))[:10]})" if v is not None
+                     f"`{ov.get(b + '_command', ov.get('command'))}` ({str(ov.get(b + '_date', ov.get('date')))[:10]})"
+                     if v is not None
                      else ""))
     tr = doc.get("trainer")
     rows.append(("automl Trainer samples/s / a minimal hand-written loop",
