@@ -226,6 +226,41 @@ def front_table(front: Sequence[Point], cost_metric: str) -> str:
                      for i, p in enumerate(sorted(front, key=lambda p: p.cost)))
 
 
+def pareto_pick(records: Sequence[Any], pick: str | None, cost_metric: str, direction: str,
+                run_dir: Any) -> tuple[Any, dict[str, Any]]:
+    """finalize with a cost objective: the picked front trial as a `Selection`, and report.json's `pareto` block."""
+    from automl.finalize.select import Selection
+
+    maximize = direction == "maximize"
+    front = sorted(pareto_front(points_of(records), maximize), key=lambda p: p.cost)
+    if pick is None:
+        raise UserInputError(
+            f"Run {run_dir} searched two objectives (the validation metric and {cost_metric}): choose the point of "
+            f"its Pareto front to test with --pick: an index (cheapest first), a cost bound ('{cost_metric}<=N') or "
+            f"'knee'. Its front: {front_table(front, cost_metric) or 'empty'}.")
+    point, why = pick_point(front, pick, cost_metric, maximize)
+    winner = next(r for r in records if r.number == point.trial)
+    index = front.index(point)
+    rows = [{"index": i, "trial": p.trial, "value": p.value, "cost": p.cost} for i, p in enumerate(front)]
+    block = {"cost_metric": cost_metric, "pick": str(pick), "why": why, "front": rows, "picked": rows[index],
+             "pruned": sum(r.state == "PRUNED" for r in records),
+             "epochs": sum(int(r.epochs_run or 0) for r in records)}
+    rep = {"method": "Pareto front pick", "why": why, "search_best": front[-1].trial if front else None}
+    return Selection(winner, rep), block
+
+
+def final_cost(cost_metric: str, model: Any, summary: Any, val_x: Any, device: Any, precision: str,
+               result: Any) -> float:
+    """The tested model's cost, measured as the search measured it (latency again, on finalize's device)."""
+    if cost_metric == "n_params":
+        return float(sum(p.numel() for p in model.parameters()))
+    if cost_metric == "latency_ms":
+        from automl.trial.cost import inference_latency_ms
+
+        return inference_latency_ms(model, val_x, device, precision)
+    return float(result.seconds)
+
+
 # --- what a search with a cost objective cannot do ----------------------------------------------------------
 
 def check_search(cost_metric: str | None, *, backend: Any, settings: Any, warm_start: bool) -> None:
