@@ -60,9 +60,9 @@ class ParetoReporter:
         from automl.finalize.pareto import Curve, Point, dominated_at_rung, pareto_front
 
         value = metrics.get(self.metric)
-        if value is not None and math.isfinite(value):
-            if self.best is None or (value > self.best if self.maximize else value < self.best):
-                self.best = float(value)
+        if value is not None and math.isfinite(value) and (
+                self.best is None or (value > self.best if self.maximize else value < self.best)):
+            self.best = float(value)
         cost = metrics.get(self.cost_metric)
         if epoch not in self.rungs or self.best is None or cost is None:
             return Decision.CONTINUE
