@@ -217,7 +217,7 @@ def test_pareto_search_finalize_pick_report_predict_export(tmp_path: Path, monke
 
 
 @pytest.mark.slow
-def test_latency_cost_without_pruning_and_train_seconds(tmp_path: Path) -> None:
+def test_latency_cost_without_pruning(tmp_path: Path) -> None:
     import automl
 
     run = automl.search(_space(tmp_path, cost="latency_ms", pruner="none", trials=3, epochs=2),
@@ -227,10 +227,22 @@ def test_latency_cost_without_pruning_and_train_seconds(tmp_path: Path) -> None:
     assert all(r.cost is not None and 0 < r.cost < 1000 for r in recs)  # milliseconds per sample
     rep = run.finalize(pick="latency_ms<=1000")
     assert rep["pareto"]["cost_metric"] == "latency_ms" and math.isfinite(rep["pareto"]["final_cost"])
-    run2 = automl.search(_space(tmp_path, cost="train_seconds", trials=3, epochs=2), study="ts",
-                         results_dir=tmp_path / "results", progress=False)
-    for r in run2.records():
+    assert run.load_model() is not None
+
+
+@pytest.mark.slow
+def test_train_seconds_cost_search_with_pick_finalizes_in_one_go(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = cli("search", _space(tmp_path, cost="train_seconds", trials=3, epochs=2), "--pick", "knee",
+              "--results-dir", "results").output
+    assert "Picked trial #" in out
+    import automl
+
+    run = automl.load_run(tmp_path / "results" / "wine_mo")
+    for r in run.records():
         assert r.state != "COMPLETE" or 0 < r.cost <= r.seconds + 1e-6  # training seconds, within the trial's
+    assert run.report["pareto"]["pick"] == "knee" and run.report["objective"]["cost"] == "train_seconds"
 
 
 def test_what_a_cost_objective_refuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
