@@ -85,7 +85,8 @@ class Run:
 
     def finalize(self, **options: Any) -> dict[str, Any]:
         """Choose the winner, retrain it, read the sealed test split once; returns report.json's content.
-        Options as `automl finalize`: top_k, seeds, refit_full, device, again, select."""
+        Options as `automl finalize`: top_k, seeds, refit_full, device, again, select, and pick (a run with a
+        cost objective: the point of its Pareto front to test, e.g. "knee", 2, "n_params<=20000")."""
         from automl.finalize import finalize_run
 
         return finalize_run(self.info, **options).data

@@ -37,6 +37,8 @@ BUDGET_HELP = ("auto: stop once the best validation value has gained no more tha
                "200 trials); fixed: spend the whole budget (the default). Both backends (Ray: a Tune stopper).")
 WINDOW_HELP = "--budget auto: finished trials the gain is measured over (default 30; at least twice as many run)."
 STALL_HELP = "--budget auto: the gain that counts as progress (default: the validation metric's standard error)."
+PICK_HELP = ("Two objectives (a cost in `objective:`): the point of the Pareto front to test: an index (cheapest "
+             "first), a cost bound such as 'n_params<=20000' (the best validation value within it) or 'knee'")
 SELECTION_HELP = ("noise: when the top trials are within validation noise, re-score them by cross-validation over "
                   "train+validation (never the test split) and pick by the mean | best: the best validation value")
 
@@ -124,6 +126,7 @@ def search(
     seeds: Annotated[int, typer.Option(help="...with this many seeds each (mean ± std).")] = 1,
     refit_full: Annotated[bool, typer.Option(help="Finalize: retrain on train+validation for the best trial's epoch count.")] = False,
     selection: Annotated[str, typer.Option(help=SELECTION_HELP)] = "noise",
+    pick: Annotated[str | None, typer.Option(help=PICK_HELP)] = None,
     backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "optuna",
     address: Annotated[str | None, typer.Option(help="Ray: auto | HOST:PORT | ray://HOST:PORT (default: start a local Ray)")] = None,
     scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
@@ -147,6 +150,11 @@ def search(
     from automl.backends.prepare import naming_run, start_search
     from automl.report.progress import ProgressPrinter
 
+    if pick is not None:  # a malformed --pick is refused now, not after the search
+        from automl.finalize.pareto import check_pick
+        from automl.space import load_space
+
+        check_pick(pick, load_space(resolve_space(space)).objective.cost)
     printer = ProgressPrinter()
     options = dict(storage=storage, progress=printer, trials=trials, timeout=timeout, max_total_epochs=max_total_epochs,
                    budget=budget, stall_tolerance=stall_tolerance, stall_window=stall_window,
@@ -175,7 +183,7 @@ def search(
     printer.done(info)
     with naming_run(info):  # Ctrl-C in finalize: the message names the run, too
         _after_search(info, finalize, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device,
-                      selection=selection)
+                      selection=selection, pick=pick)
 
 
 @app.command()
@@ -227,12 +235,14 @@ def _after_resume(info: Any, earlier: list[Any], finalize: bool) -> None:
                    "reads it once more).")
         return
     last = _last_finalize(info)
+    if _no_pick(info, last.get("pick")):
+        return
     if reads:
         typer.echo(f"{len(new)} new trial(s) trained: finalizing again, as test read #{reads + 1} of this run "
                    "(test figures after the first read are no longer unbiased).")
     _finalize(info, top_k=last.get("top_k", 1), seeds=last.get("seeds", 1), refit_full=last.get("fit_on") == "train+val",
               device=last.get("device") or info.settings.get("device", "cpu"), again=bool(reads),
-              selection=last.get("select", "noise"), purpose="finalize after resume")
+              selection=last.get("select", "noise"), purpose="finalize after resume", pick=last.get("pick"))
 
 
 def _last_finalize(info: Any) -> dict[str, Any]:
@@ -260,19 +270,34 @@ def _require_completed(info: Any) -> None:
 
 def _after_search(info: Any, finalize: bool, **options: Any) -> None:
     _require_completed(info)
-    if finalize:
+    if finalize and not _no_pick(info, options.get("pick")):
         _finalize(info, **options)
 
 
+def _no_pick(info: Any, pick: str | None) -> bool:
+    """A run with a cost objective and no --pick: there is no single best to test, so say how to pick one."""
+    if pick is not None or not info.settings.get("cost_metric"):
+        return False
+    from automl.finalize.pareto import pareto_front, points_of
+    from automl.report.progress import show_path
+    from automl.store.results import load_trials
+
+    front = pareto_front(points_of(load_trials(info)), info.settings.get("direction") == "maximize")
+    typer.echo(f"Two objectives: the Pareto front has {len(front)} point(s); not finalized. Test one point of it once "
+               f"on the sealed test split with `automl finalize {show_path(info.run_dir)} --pick knee` (or --pick "
+               f"INDEX, cheapest first, or --pick '{info.settings['cost_metric']}<=N'); `automl report` draws the front.")
+    return True
+
+
 def _finalize(info: Any, *, top_k: int, seeds: int, refit_full: bool, device: str, again: bool = False,
-              selection: str = "noise", purpose: str = "finalize") -> None:
+              selection: str = "noise", purpose: str = "finalize", pick: str | None = None) -> None:
     from automl.finalize import finalize_run
     from automl.space.errors import UserInputError
 
     if selection not in ("noise", "best"):
         raise UserInputError(f"--selection {selection!r} is not a selection rule; allowed: noise, best.")
     report = finalize_run(info, top_k=top_k, seeds=seeds, refit_full=refit_full, device=device, again=again,
-                          select=selection == "noise", purpose=purpose)
+                          select=selection == "noise", purpose=purpose, pick=pick)
     typer.echo(report.summary_text())
 
 
@@ -287,6 +312,7 @@ def finalize(
     selection: Annotated[str, typer.Option(help=SELECTION_HELP)] = "noise",
     again: Annotated[bool, typer.Option("--again", help="Read the test split although this run already did "
                                         "(its figures are then no longer unbiased; the report says so).")] = False,
+    pick: Annotated[str | None, typer.Option(help=PICK_HELP)] = None,
     storage: StorageOpt = None,
     results_dir: ResultsDir = Path("results"),
 ) -> None:
@@ -298,7 +324,7 @@ def finalize(
     from automl.store.run import load_run
 
     _finalize(load_run(run, root=results_dir, storage=storage), top_k=top_k, seeds=seeds, refit_full=refit_full,
-              device=device, again=again, selection=selection)
+              device=device, again=again, selection=selection, pick=pick)
 
 
 @app.command()

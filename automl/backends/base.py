@@ -147,6 +147,7 @@ class Backend(ABC):
     settings_class: ClassVar[type[SearchSettings]]
     storage_url: ClassVar[bool] = False  # takes `--storage URL`
     fixed_on_resume: ClassVar[tuple[str, ...]] = ()  # options a resumed run cannot change
+    multi_objective: ClassVar[bool] = False  # searches a cost objective next to the metric (automl.finalize.pareto)
 
     def settings(self, search: dict[str, Any], overrides: dict[str, Any]) -> SearchSettings:
         return self.settings_class.build(search, overrides)

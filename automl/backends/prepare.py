@@ -32,6 +32,9 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
     name = study or space.name
     check_study_name(name, where="--study" if study else f"Space {space.source}: name")
     settings = impl.settings(space.search, overrides)
+    from automl.finalize.pareto import check_search
+
+    check_search(space.objective.cost, backend=impl, settings=settings, warm_start=bool(warm_start))
     impl.check(space, settings)
     if warm_start:
         impl.check_warm_start(settings)
@@ -50,7 +53,7 @@ def start_search(space_path: str | Path, *, backend: str = "optuna", study: str 
                       top=warm_start_top, take=impl.name == "optuna") if sources else None
     with impl.session(settings):  # connect first: an unreachable cluster leaves no half-made run dir
         manifest = {**settings.manifest(), "direction": obj.direction, "metric": obj.metric,
-                    "data_base_dir": str(space.base_dir), "data_fingerprint": fingerprint,
+                    **({"cost_metric": obj.cost} if obj.cost else {}), "data_base_dir": str(space.base_dir), "data_fingerprint": fingerprint,
                     "space_hash": warm.space_hash(space.raw), "warm_start": seeds.sources if seeds else []}
         info = create_run(name, Path(space_path), backend=impl.name, storage=storage,
                           seed=settings.seed, settings=manifest, root=root)
@@ -78,6 +81,9 @@ def resume_search(run: str | Path, *, root: Path = Path("results"), storage: str
         check_not_held(info)
         settings = impl.settings({**info.settings, "deadline": None}, overrides)
         space = load_space(info.space_path)
+        from automl.finalize.pareto import check_search
+
+        check_search(space.objective.cost, backend=impl, settings=settings, warm_start=False)
         tell(progress, "plan", settings, backend=impl.name, study=info.study, max_epochs=space_max_epochs(space),
              resume=True)
         tell(progress, "run_dir", info)

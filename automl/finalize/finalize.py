@@ -46,7 +46,13 @@ class FinalReport:
         reads = d["test_reads"]
         lines = [
             f"Best trial #{best['trial']} (chosen on validation {m}={best['search_value']:.4f}; {d['selection']['method']}).",
-        ]
+        ] if not d.get("pareto") else [
+            f"Picked trial #{best['trial']} of the Pareto front (validation {m}={best['search_value']:.4f})."]
+        if d.get("pareto"):
+            pa = d["pareto"]
+            lines.append(f"  Pareto front of {len(pa['front'])} point(s) ({m} against {pa['cost_metric']}); picked "
+                         f"--pick {pa['pick']}: {pa['cost_metric']} {pa['picked']['cost']:.4g} in the search, "
+                         f"{pa.get('final_cost', float('nan')):.4g} for the tested model.")
         if d["selection"].get("why"):
             lines.append(f"  why: {d['selection']['why']}.")
         lines.append(
@@ -89,7 +95,9 @@ def check_can_read(info: RunInfo, again: bool) -> int:
 
 def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: bool = False, device: str = "cpu",
                  again: bool = False, select: bool = True, purpose: str = "finalize",
-                 selection: SelectionSettings | None = None) -> FinalReport:
+                 selection: SelectionSettings | None = None, pick: str | None = None) -> FinalReport:
+    """`pick`: for a run with a cost objective, the point of the Pareto front to test (an index into the front
+    cheapest first, a cost bound such as 'n_params<=20000', or 'knee'; see automl.finalize.pareto)."""
     import torch
 
     from automl.backends.devices import resolve_devices
@@ -103,6 +111,11 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
 
     if top_k < 1 or seeds < 1:
         raise UserInputError(f"--top-k ({top_k}) and --seeds ({seeds}) must be at least 1.")
+    cost_metric = info.settings.get("cost_metric")
+    if pick is not None:
+        from automl.finalize.pareto import check_pick
+
+        check_pick(pick, cost_metric)
     previous_reads = check_can_read(info, again)
     t0 = time.time()
     device = resolve_devices(device)[0]
@@ -142,15 +155,21 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     # 1. choose the winner on validation only (bootstrap noise needs the best model's validation outputs)
     best_outputs = None
     sel_settings = selection or SelectionSettings(enabled=select)
-    if select and obj.metric not in ("val_accuracy", "val_balanced_accuracy"):
+    pareto = None
+    if cost_metric:  # two objectives: the user's point of the front, no single "best"
+        from automl.finalize.pareto import pareto_pick
+
+        sel, pareto = pareto_pick(records, pick, cost_metric, obj.direction, info.run_dir)
+    elif select and obj.metric not in ("val_accuracy", "val_balanced_accuracy"):
         top = done[0]
         res = retrain(top, seed_of(top), top.threads or all_cores, search_data)
         if res.model is not None:
             best_outputs = (predict(res.model, dataset.val.x.to(device)).cpu(), prepare_targets(dataset.val.y, task))
     set_num_threads(all_cores)
-    sel = choose_winner(records, done, search_data, metric=obj.metric, direction=obj.direction, space=space.space,
-                        settings=sel_settings, seed=info.seed, device=device, precision=precision,
-                        best_val_outputs=best_outputs, loss_fn=make_loss(None, task))
+    if pareto is None:
+        sel = choose_winner(records, done, search_data, metric=obj.metric, direction=obj.direction, space=space.space,
+                            settings=sel_settings, seed=info.seed, device=device, precision=precision,
+                            best_val_outputs=best_outputs, loss_fn=make_loss(None, task))
     candidates = [sel.winner, *[r for r in done if r.number != sel.winner.number][:top_k - 1]]
 
     # 2. train every final model before the test split is read
@@ -221,12 +240,19 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
     weights_path = info.run_dir / "model.pt"
     torch.save({k: v.detach().cpu() for k, v in best_model.state_dict().items()}, weights_path)
     write_preprocessor(info.run_dir, dataset.preprocessor)  # the encoding predict/export apply to raw rows
+    if pareto is not None:  # the tested model's own cost, measured as the search measured it
+        from automl.finalize.pareto import final_cost
+
+        pareto["final_cost"] = final_cost(cost_metric, best_model, summary, dataset.val.x, device, precision,
+                                          next(res for _, res in trained[0][2] if res.status == "complete"))
     val_value = None if refit_full else first_ok["val_metrics"].get(obj.metric)
     test_value = first_ok["test_metrics"].get(metric_key, math.nan)
     reads = entry["read"]
     report = {
         "study": info.study, "backend": info.backend, "storage": redact_url(info.storage), "space": space.name,
-        "space_file": str(info.space_path), "objective": {"metric": obj.metric, "direction": obj.direction},
+        "space_file": str(info.space_path),
+        "objective": {"metric": obj.metric, "direction": obj.direction, **({"cost": cost_metric} if cost_metric else {})},
+        **({"pareto": pareto} if pareto is not None else {}),
         "data": {**dataset.spec.to_dict(), "n_train": len(dataset.train), "n_val": len(dataset.val),
                  "n_test": dataset.n_test, "info": _jsonable(dataset.info)},
         "selection": sel.report,
@@ -242,6 +268,7 @@ def finalize_run(info: RunInfo, *, top_k: int = 1, seeds: int = 1, refit_full: b
         "baselines": baseline_rows,
         "finalize": {"fit_on": "train+val" if refit_full else "train", "top_k": top_k, "seeds": seeds,
                      "select": "noise" if select else "best", "device": device,
+                     **({"pick": pick} if pareto is not None else {}),
                      "seconds": round(time.time() - t0, 2)},
         "model": summary.to_dict(),
         "budget": {"trials": len(records), "by_state": counts(records), "epochs": sum(r.epochs_run for r in records),

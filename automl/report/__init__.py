@@ -101,8 +101,10 @@ def write_report(run: str | Path | RunInfo, output: str | Path | None = None, *,
     report = _read_report_json(info.run_dir)
     direction, metric = _objective(info, report)
     records = load_trials(info)
-    figures = figures_for(records, report, direction, metric, space=_run_space(info))
-    subtitle = [f"Backend {info.backend}; objective: {direction} validation {metric}; {len(records)} trials.",
+    cost_metric = info.settings.get("cost_metric") or ((report or {}).get("objective") or {}).get("cost")
+    figures = figures_for(records, report, direction, metric, space=_run_space(info), cost_metric=cost_metric)
+    subtitle = [f"Backend {info.backend}; objective: {direction} validation {metric}"
+                f"{f', minimize {cost_metric} (Pareto front)' if cost_metric else ''}; {len(records)} trials.",
                 f"Run directory {info.run_dir}"]
     text = page(title=f"automl report: {info.study}", subtitle=subtitle, figures=figures,
                 plotly_js=plotly.offline.get_plotlyjs(), summary_html=search_summary(records, direction, metric),

@@ -56,6 +56,14 @@ FIGURES: dict[str, tuple[str, str]] = {
                  "Retrained top-k configs: mean ± std over seeds on validation and on the sealed test split; "
                  "dots are single seeds."),
 }
+# Drawn only for a run with a cost objective (automl.finalize.pareto), first on the page.
+EXTRA_FIGURES: dict[str, tuple[str, str]] = {
+    "pareto": ("Pareto front: validation objective against cost",
+               "Left: every COMPLETE trial (dots), PRUNED ones at the best value they reached (×), the front (the "
+               "trials no other trial beats on both) as a step line, the point finalize tested (★). Right: the front "
+               "after each quarter of the finished trials, with the area it dominates (hypervolume, cost on a log "
+               "scale when all costs are positive)."),
+}
 
 
 def _finite(v: Any) -> bool:
@@ -817,12 +825,80 @@ def padded_range(values: list[float], rel: float = 0.1, floor: float = 1e-3) -> 
     return [top - need, top]
 
 
+def pareto_figure(records: list[TrialRecord], report_json: dict[str, Any] | None, direction: str, metric: str,
+                  cost_metric: str) -> go.Figure:
+    """The front and its evolution (two panels); see EXTRA_FIGURES["pareto"]."""
+    from automl.finalize.pareto import Point, hypervolume, pareto_front, points_of
+
+    title = EXTRA_FIGURES["pareto"][0]
+    maximize = direction == "maximize"
+    pts = points_of(records)
+    if not pts:
+        return _placeholder(title, "No COMPLETE trial with a finite cost yet: no front to draw.")
+    log = all(p.cost > 0 for p in pts)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08,
+                        subplot_titles=("front of all trials", "front after each quarter of the trials"))
+    fig.add_trace(go.Scatter(x=[p.cost for p in pts], y=[p.value for p in pts], mode="markers", name="COMPLETE",
+                             marker={"color": STATE_COLORS["COMPLETE"], "size": 7, "opacity": 0.55},
+                             text=[f"#{p.trial}" for p in pts],
+                             hovertemplate=f"%{{text}}<br>{_e(cost_metric)} %{{x:.4g}}<br>{_e(metric)} %{{y:.4g}}"
+                                           "<extra></extra>"), row=1, col=1)
+    pruned = [r for r in records if r.state == "PRUNED" and _finite(r.value) and _finite(r.cost)]
+    if pruned:
+        fig.add_trace(go.Scatter(x=[r.cost for r in pruned], y=[r.value for r in pruned], mode="markers",
+                                 name="PRUNED (best so far)", text=[f"#{r.number}: {r.reason[:160]}" for r in pruned],
+                                 marker={"color": STATE_COLORS["PRUNED"], "symbol": "x", "size": 7, "opacity": 0.7},
+                                 hovertemplate="%{text}<extra></extra>"), row=1, col=1)
+    front = pareto_front(pts, maximize)
+    xmax = max(p.cost for p in pts)
+
+    def step(fr: list[Point]) -> tuple[list[float], list[float]]:
+        fr = sorted(fr, key=lambda p: p.cost)
+        return [*(p.cost for p in fr), xmax], [*(p.value for p in fr), fr[-1].value]
+
+    xs, ys = step(front)
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", line={"shape": "hv", "color": "#2ca02c", "width": 2},
+                             marker={"size": [10] * len(front) + [0], "color": "#2ca02c"},
+                             name=f"front ({len(front)} trials)",
+                             text=[f"#{p.trial}" for p in sorted(front, key=lambda p: p.cost)] + ["end"],
+                             hovertemplate=f"front %{{text}}<br>{_e(cost_metric)} %{{x:.4g}}<br>{_e(metric)} "
+                                           "%{y:.4g}<extra></extra>"), row=1, col=1)
+    picked = ((report_json or {}).get("pareto") or {}).get("picked")
+    if picked:
+        fig.add_trace(go.Scatter(x=[picked["cost"]], y=[picked["value"]], mode="markers",
+                                 name=f"tested (--pick {report_json['pareto'].get('pick')}): #{picked['trial']}",
+                                 marker={"symbol": "star", "size": 18, "color": "#d62728",
+                                         "line": {"color": "black", "width": 1}}), row=1, col=1)
+    order = sorted((r for r in records if r.state in FINISHED), key=lambda r: (r.finished or 0.0, r.number))
+    ref = (min(p.value for p in pts) if maximize else max(p.value for p in pts), xmax)
+    n = len(order)
+    cuts = sorted({max(1, math.ceil(n * q / 4)) for q in (1, 2, 3, 4)})
+    shades = ["#c7e9c0", "#74c476", "#31a354", "#006d2c"][-len(cuts):]
+    for cut, color in zip(cuts, shades, strict=True):
+        fr = pareto_front(points_of(order[:cut]), maximize)
+        if not fr:
+            continue
+        hv = hypervolume(fr, maximize, ref, log=log)
+        fx, fy = step(fr)
+        fig.add_trace(go.Scatter(x=fx, y=fy, mode="lines+markers", line={"shape": "hv", "color": color, "width": 2},
+                                 marker={"size": [7] * len(fr) + [0], "color": color},
+                                 name=f"after {cut} of {n} trials: {len(fr)} on the front, hypervolume {hv:.3g}"),
+                      row=1, col=2)
+    for col in (1, 2):
+        fig.update_xaxes(title_text=cost_metric + (" (log)" if log else ""), type="log" if log else "linear",
+                         row=1, col=col)
+        fig.update_yaxes(title_text=f"validation {metric}", row=1, col=col)
+    fig.update_layout(title=title, template=TEMPLATE, height=520,
+                      legend={"orientation": "h", "y": -0.22, "x": 0})
+    return fig
+
+
 def figures_for(records: list[TrialRecord], report_json: dict[str, Any] | None, direction: str,
-                metric: str, space: Any = None) -> dict[str, go.Figure]:
+                metric: str, space: Any = None, cost_metric: str | None = None) -> dict[str, go.Figure]:
     """Every figure of the report, by name (in page order); each degrades to an annotated placeholder.
 
     `space` (the run's `automl.space.Space`) gives each parameter its type and scale; without it they are
-    inferred from the values."""
+    inferred from the values. `cost_metric`: a run with a cost objective gets the Pareto figure first."""
     infos = param_infos(records, space)
     done = _complete(records)
     imp = importances(records, infos)
@@ -840,4 +916,5 @@ def figures_for(records: list[TrialRecord], report_json: dict[str, Any] | None, 
         "timeline": timeline_figure(records),
         "val_test": val_test_figure(report_json, metric),
     }
-    return {k: figs[k] for k in FIGURES}
+    extra = {"pareto": pareto_figure(records, report_json, direction, metric, cost_metric)} if cost_metric else {}
+    return {**extra, **{k: figs[k] for k in FIGURES}}

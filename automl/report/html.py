@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from automl.report.figures import FIGURES
+from automl.report.figures import EXTRA_FIGURES, FIGURES
 from automl.report.markdown import with_original_units
 from automl.store.records import STATES, TrialRecord, best_record, counts
 
@@ -151,6 +151,16 @@ def final_tables(report: dict[str, Any] | None) -> str:
         parts.append("<h3>Against the obvious: baselines on the same split</h3>")
         parts.append(_table(rows, header=("model", *(f"{w} {k}" for k in keys for w in ("val", "test"))),
                             css_id="baselines"))
+    pareto = report.get("pareto")
+    if pareto:
+        cm = pareto.get("cost_metric", "cost")
+        parts.append(f"<h3>Pareto front ({_e(metric)} against {_e(cm)}); tested: --pick {_e(pareto.get('pick'))}</h3>")
+        parts.append(_table([(row["index"], f"#{row['trial']}", row["value"], row["cost"],
+                              "tested" if row["trial"] == (pareto.get("picked") or {}).get("trial") else "")
+                             for row in pareto.get("front", [])],
+                            header=("index", "trial", f"search {metric}", cm, ""), css_id="pareto-front"))
+        parts.append(f"<p>{_e(pareto.get('why', ''))}; {_e(cm)} of the tested model: "
+                     f"{_e(_num(pareto.get('final_cost')))}.</p>")
     cands = [c for c in (report.get("selection") or {}).get("candidates", []) if "cv_mean" in c]
     if cands:
         ev = report["selection"].get("evidence", {})
@@ -199,12 +209,13 @@ def final_tables(report: dict[str, Any] | None) -> str:
 def page(*, title: str, subtitle: list[str], figures: dict[str, Any], plotly_js: str, summary_html: str,
          final_html: str) -> str:
     """The whole page. `figures` maps names (keys of FIGURES) to plotly figures."""
-    nav = ['<a href="#final">Final report</a>'] + [f'<a href="#sec-{n}">{_e(FIGURES[n][0])}</a>' for n in figures]
+    titles = {**FIGURES, **EXTRA_FIGURES}
+    nav = ['<a href="#final">Final report</a>'] + [f'<a href="#sec-{n}">{_e(titles[n][0])}</a>' for n in figures]
     sections = []
     for name, fig in figures.items():
         div = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=PLOT_CONFIG,
                           post_script="document.getElementById('{plot_id}').setAttribute('data-rendered', '1');")
-        t, note = FIGURES[name]
+        t, note = titles[name]
         sections.append(f'<section id="sec-{name}"><h2>{_e(t)}</h2><p class="note">{_e(note)}</p>\n{div}\n</section>')
     generated = time.strftime("%Y-%m-%d %H:%M:%S")
     return "\n".join([

@@ -61,7 +61,9 @@ def render_markdown(report: dict[str, Any], model_summary: str) -> str:
         "",
         f"Space `{report['space']}` on dataset `{data['name']}` ({data['task']}; "
         f"train {data['n_train']}, validation {data['n_val']}, test {data['n_test']}).",
-        f"Objective: {report['objective']['direction']} {m} (validation). Backend: {report['backend']}.",
+        f"Objective: {report['objective']['direction']} {m} (validation)"
+        + (f", minimize {report['objective']['cost']} (Pareto front)" if report["objective"].get("cost") else "")
+        + f". Backend: {report['backend']}.",
         "",
     ]
     if report.get("warning"):
@@ -88,6 +90,17 @@ def render_markdown(report: dict[str, Any], model_summary: str) -> str:
               f"time{'s' if reads != 1 else ''} over this run's life (`test_ledger.jsonl`), "
               f"{'so these test figures are an unbiased estimate' if reads == 1 else 'so they are NOT unbiased'}; "
               "every model above was scored on that one read.", ""]
+    pa = report.get("pareto")
+    if pa:
+        cm = pa["cost_metric"]
+        lines += [f"## Pareto front ({m} against {cm})", "",
+                  f"Tested: `--pick {pa['pick']}`, {pa['why']}; {cm} of the tested model: {_fmt(pa.get('final_cost'))}. "
+                  f"Trials pruned by the Pareto rung rule: {pa.get('pruned', 0)}; epochs trained in all: "
+                  f"{pa.get('epochs')}.", "", f"| index | trial | search {m} | {cm} | |", "|---|---|---|---|---|"]
+        for row in pa["front"]:
+            mark = "tested" if row["trial"] == pa["picked"]["trial"] else ""
+            lines.append(f"| {row['index']} | {row['trial']} | {_fmt(row['value'])} | {_fmt(row['cost'])} | {mark} |")
+        lines.append("")
     cands = [c for c in sel.get("candidates", []) if "cv_mean" in c]
     if cands:
         ev = sel.get("evidence", {})

@@ -26,7 +26,9 @@ TOP_DOCS = {
     "description": "one line shown by `automl spaces list`",
     "dataset": "where the data comes from and how it is split (below)",
     "task": "binary | multiclass | regression; inferred from the data when absent, and checked against it",
-    "objective": "`metric` (below, per task) and `direction` (default: by the metric); a bare string is the metric",
+    "objective": "`metric` (below, per task) and `direction` (default: by the metric); a bare string is the metric. "
+                 "Or a list of two: the metric, then a cost to minimise (`n_params`, `latency_ms`, `train_seconds`): "
+                 "the search returns the Pareto front (README, *Accuracy against cost*)",
     "model": "the architecture's parameters (below)",
     "training": "the optimizer, schedule, loss and regularization parameters (below)",
     "search": "the sampler, pruner and budget (below); command-line options override them",

@@ -77,6 +77,7 @@ SPEC_KEYS = ("type", "low", "high", "log", "step", "choices", "value", "when")
 class Objective:
     metric: str = "val_accuracy"
     direction: str = "maximize"
+    cost: str | None = None  # a second objective to minimise (automl.finalize.pareto.COST_METRICS), or None
 
 
 @dataclass
@@ -583,20 +584,55 @@ def _check_loss_fits_task(p: _Parser, training: Section, task: str) -> None:
 
 
 def _objective(p: _Parser, raw: Any, task: str | None) -> Objective:
+    if isinstance(raw, list):  # [validation metric, cost]: a Pareto search (automl/finalize/pareto.py)
+        return _two_objectives(p, raw, task)
+    return _one_objective(p, raw, task, "objective")
+
+
+def _one_objective(p: _Parser, raw: Any, task: str | None, where: str) -> Objective:
     raw = {} if raw is None else {"metric": raw} if isinstance(raw, str) else raw
     if not isinstance(raw, dict):
-        p.err("objective", f"{fmt(raw)} must be a mapping with `metric` and optional `direction`")
+        p.err(where, f"{fmt(raw)} must be a mapping with `metric` and optional `direction`")
         return Objective()
     for k in raw:
         if k not in ("metric", "direction"):
-            p.unknown("objective", k, ("metric", "direction"))
+            p.unknown(where, k, ("metric", "direction"))
     metric = raw.get("metric", "val_rmse" if task == "regression" else "val_accuracy")
     allowed = metrics_for(task)
     if metric not in allowed:
-        p.err("objective.metric", f"{fmt(metric)} is not a metric for {'a ' + task if task else 'any'} task"
+        p.err(f"{where}.metric", f"{fmt(metric)} is not a metric for {'a ' + task if task else 'any'} task"
               f"{did_you_mean(metric, allowed)}; allowed: {', '.join(allowed)}")
     direction = raw.get("direction", default_direction(str(metric)))
     if direction not in ("minimize", "maximize"):
-        p.err("objective.direction", f"{fmt(direction)} must be minimize or maximize")
+        p.err(f"{where}.direction", f"{fmt(direction)} must be minimize or maximize")
         direction = "maximize"
     return Objective(str(metric), str(direction))
+
+
+def _two_objectives(p: _Parser, raw: list, task: str | None) -> Objective:
+    from automl.finalize.pareto import COST_METRICS
+
+    if len(raw) == 1:
+        return _one_objective(p, raw[0], task, "objective[0]")
+    if len(raw) != 2:
+        p.err("objective", f"a list of {len(raw)} objectives; allowed: one validation metric, or two: "
+              "[{metric: val_accuracy, direction: maximize}, {metric: n_params, direction: minimize}] (a validation "
+              f"metric, then a cost to minimise: {', '.join(COST_METRICS)})")
+        return Objective()
+    first = _one_objective(p, raw[0], task, "objective[0]")
+    second = {"metric": raw[1]} if isinstance(raw[1], str) else raw[1]
+    if not isinstance(second, dict) or "metric" not in second:
+        p.err("objective[1]", f"{fmt(raw[1])} must be a mapping {{metric: COST, direction: minimize}} with COST one of "
+              f"{', '.join(COST_METRICS)}")
+        return first
+    for k in second:
+        if k not in ("metric", "direction"):
+            p.unknown("objective[1]", k, ("metric", "direction"))
+    cost = second["metric"]
+    if cost not in COST_METRICS:
+        p.err("objective[1].metric", f"{fmt(cost)} is not a cost metric{did_you_mean(str(cost), list(COST_METRICS))}; "
+              f"allowed: {'; '.join(f'{k} ({v})' for k, v in COST_METRICS.items())}")
+        return first
+    if second.get("direction", "minimize") != "minimize":
+        p.err("objective[1].direction", f"{fmt(second.get('direction'))}: a cost is minimised; allowed: minimize")
+    return Objective(first.metric, first.direction, str(cost))

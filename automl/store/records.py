@@ -37,6 +37,7 @@ class TrialRecord:
     precision: str = ""  # autocast precision and torch.compile as the trial trained (what finalize reproduces)
     compiled: bool = False
     note: str = ""  # warm start: where the trial came from and what the mapping onto this space changed
+    cost: float | None = None  # a cost objective's value (the manifest's cost_metric; automl.finalize.pareto)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

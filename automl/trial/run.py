@@ -41,6 +41,8 @@ class TrialResult:
     samples_per_second: float = 0.0
     precision: str = "fp32"
     compiled: bool = False
+    cost_metric: str = ""  # a cost objective (automl.finalize.pareto): its name, and its value for this trial
+    cost: float | None = None
     model: torch.nn.Module | None = field(default=None, repr=False)  # kept only when asked
     audit: dict[str, Any] | None = None  # AUTOML_AUDIT_TEST_ARRAYS=1: what this trial's process holds
 
@@ -52,7 +54,8 @@ class TrialResult:
                 "reason": self.reason, "detail": self.detail[-4000:], "seconds": round(self.seconds, 4),
                 "n_params": self.n_params, "stop_reason": self.stop_reason,
                 "samples_per_second": round(self.samples_per_second, 1), "precision": self.precision,
-                "compiled": self.compiled}
+                "compiled": self.compiled,
+                **({"cost_metric": self.cost_metric, "cost": self.cost} if self.cost_metric else {})}
 
 
 def _is_oom(e: BaseException) -> bool:
@@ -64,13 +67,15 @@ def _is_oom(e: BaseException) -> bool:
 def run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: str, direction: str,
               reporter: Reporter | None = None, device: str | torch.device = "cpu", seed: int = 0,
               max_epochs: int | None = None, keep_model: bool = False, precision: str = "fp32",
-              compile: bool = False, timeout: float | None = None) -> TrialResult:
+              compile: bool = False, timeout: float | None = None, cost_metric: str | None = None) -> TrialResult:
     """Build, train and validate one config. Reads train/val only: the test split stays sealed.
 
-    `timeout` (seconds) stops a trial that hangs; it is recorded as failed with reason "timeout"."""
+    `timeout` (seconds) stops a trial that hangs; it is recorded as failed with reason "timeout".
+    `cost_metric` (n_params, latency_ms, train_seconds): the trial's cost is measured, recorded in `cost`, and
+    passed to the reporter with every epoch's metrics (under its name: what the Pareto pruning rule reads)."""
     res = _run_trial(config, dataset, objective_metric=objective_metric, direction=direction, reporter=reporter,
                      device=device, seed=seed, max_epochs=max_epochs, keep_model=keep_model, precision=precision,
-                     compile=compile, timeout=timeout)
+                     compile=compile, timeout=timeout, cost_metric=cost_metric)
     if os.environ.get("AUTOML_AUDIT_TEST_ARRAYS") == "1":  # evidence that search processes hold no test data
         from automl.data.dataset import test_arrays_in_process
 
@@ -81,9 +86,10 @@ def run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: str
 
 def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: str, direction: str,
                reporter: Reporter | None, device: str | torch.device, seed: int, max_epochs: int | None,
-               keep_model: bool, precision: str, compile: bool, timeout: float | None) -> TrialResult:
+               keep_model: bool, precision: str, compile: bool, timeout: float | None,
+               cost_metric: str | None = None) -> TrialResult:
     t0 = time.perf_counter()
-    result = functools.partial(TrialResult, precision=precision, compiled=bool(compile))  # what it trained with
+    result = functools.partial(TrialResult, precision=precision, compiled=bool(compile), cost_metric=cost_metric or "")  # what it trained with
     spec = dataset.spec
     model = None
     try:
@@ -95,6 +101,12 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
             torch.manual_seed(seed)
             model = build_model(config, spec)
             n_params = sum(p.numel() for p in model.parameters())
+            upfront = None
+            if cost_metric is not None:
+                from automl.trial.cost import CostReporter, upfront_cost
+
+                upfront = upfront_cost(cost_metric, model, n_params, dataset.val.x, device, precision)
+                reporter = CostReporter(reporter, cost_metric, upfront)
             res = train(model, config.get("training", {}), dataset.train, dataset.val, spec.task,
                         objective_metric=objective_metric, direction=direction, reporter=reporter,
                         device=device, seed=seed, max_epochs=max_epochs, precision=precision, compile=compile)
@@ -128,4 +140,5 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
         reason=reason or ("pruned by the scheduler on its validation curve" if status == "pruned" else ""),
         seconds=time.perf_counter() - t0, n_params=n_params, stop_reason=res.stop_reason,
         samples_per_second=res.samples_per_second, model=model if keep_model else None,
+        cost=None if cost_metric is None else (res.train_seconds if upfront is None else upfront),
     )

@@ -42,6 +42,43 @@ class OptunaReporter:
         return Decision.CONTINUE
 
 
+class ParetoReporter:
+    """Two objectives: Optuna has no `report`/`should_prune` for them (NotImplementedError), so the Pareto rung
+    rule of automl.finalize.pareto decides: at a rung epoch a trial is stopped when a COMPLETE trial on the
+    current front dominates it there (its best value by that epoch and its cost)."""
+
+    def __init__(self, trial: optuna.Trial, metric: str, direction: str, cost_metric: str, rungs: list[int]) -> None:
+        self.trial = trial
+        self.metric = metric
+        self.maximize = direction == "maximize"
+        self.cost_metric = cost_metric
+        self.rungs = set(rungs)
+        self.best: float | None = None
+        self.reason = ""
+
+    def report(self, epoch: int, metrics: dict[str, float]) -> Decision:
+        from automl.finalize.pareto import Curve, Point, dominated_at_rung, pareto_front
+
+        value = metrics.get(self.metric)
+        if value is not None and math.isfinite(value) and (
+                self.best is None or (value > self.best if self.maximize else value < self.best)):
+            self.best = float(value)
+        cost = metrics.get(self.cost_metric)
+        if epoch not in self.rungs or self.best is None or cost is None:
+            return Decision.CONTINUE
+        with shielded():
+            done = self.trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        by_number = {t.number: t for t in done if t.values and len(t.values) == 2}
+        front = pareto_front([Point(n, t.values[0], t.values[1]) for n, t in by_number.items()], self.maximize)
+        curves = [Curve(p.trial, p.value, p.cost, tuple(by_number[p.trial].user_attrs.get("history", [])))
+                  for p in front]
+        why = dominated_at_rung(epoch, self.best, float(cost), curves, self.metric, self.maximize)
+        if why is None:
+            return Decision.CONTINUE
+        self.reason = f"pruned by the Pareto rung rule: {why}"
+        return Decision.STOP
+
+
 class TrialError(Exception):
     """Raised to tell Optuna a trial failed; the reason is already in its user attrs."""
 
@@ -98,7 +135,20 @@ class Objective:
         c = self._cache
         return c["space"], c["dataset"], c["metric"], c["direction"]
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def _reporter(self, trial: optuna.Trial, space: SearchSpace, metric: str,
+                  direction: str) -> OptunaReporter | ParetoReporter | None:
+        cost = space.objective.cost
+        if cost is None:
+            return OptunaReporter(trial, metric)
+        if self.settings.pruner == "none":
+            return None
+        from automl.backends.prepare import space_max_epochs
+        from automl.finalize.pareto import rungs
+
+        return ParetoReporter(trial, metric, direction, cost,
+                              rungs(self.settings.min_epochs, self.settings.reduction_factor, space_max_epochs(space)))
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         import torch
 
         from automl.trial import run_trial
@@ -118,21 +168,27 @@ class Objective:
                      ("worker", f"{socket.gethostname()}:{os.getpid()}"),
                      ("device", os.environ.get("AUTOML_DEVICE_LABEL", s.device)), ("config", config)):
             trial.set_user_attr(k, v)
+        reporter = self._reporter(trial, space, metric, direction)
         try:
             res = run_trial(config, dataset, objective_metric=metric, direction=direction,
-                            reporter=OptunaReporter(trial, metric), device=s.device, seed=seed,
-                            precision=s.precision, compile=s.compile, timeout=s.trial_timeout)
+                            reporter=reporter, device=s.device, seed=seed,
+                            precision=s.precision, compile=s.compile, timeout=s.trial_timeout,
+                            cost_metric=space.objective.cost)
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (`Terminated`): the trial runs again on resume
             how = "SIGTERM" if isinstance(e, Terminated) else "Ctrl-C"
             trial.set_user_attr("status", "interrupted")
             trial.set_user_attr("reason", f"interrupted ({how}); re-queued by `automl resume`")
             raise
+        if res.status == "pruned" and getattr(reporter, "reason", ""):
+            res.reason = reporter.reason  # type: ignore[union-attr]
         for k, v in res.to_attrs().items():
             trial.set_user_attr(k, v)
         if res.status == "pruned":
             raise optuna.TrialPruned(res.reason)
         if res.status in ("failed", "infeasible"):
             raise TrialError(f"{res.status}: {res.reason}")
+        if space.objective.cost is not None:
+            return float(res.value), float(res.cost)  # type: ignore[arg-type]
         return float(res.value)
 
 

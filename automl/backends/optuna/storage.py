@@ -68,7 +68,8 @@ def _sqlite_wal(storage: optuna.storages.RDBStorage) -> None:
 def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
     """One Optuna trial (our user attrs) as a TrialRecord: what progress, trials, finalize and reports read."""
     a = t.user_attrs
-    value = t.value if t.state == optuna.trial.TrialState.COMPLETE else a.get("value")
+    # t.values, not t.value: with a cost objective (two directions) the value is the first of two
+    value = (t.values[0] if t.values else None) if t.state == optuna.trial.TrialState.COMPLETE else a.get("value")
     # Optuna keeps a Ctrl-C'd trial as FAIL (its own tools read that); ours say INTERRUPTED, never "failed"
     state = "INTERRUPTED" if t.state.name == "FAIL" and a.get("status") == "interrupted" else t.state.name
     return TrialRecord(
@@ -80,7 +81,7 @@ def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
         finished=t.datetime_complete.timestamp() if t.datetime_complete else None,
         n_params=int(a.get("n_params", 0)), worker=a.get("worker", ""), device=a.get("device", ""),
         seed=a.get("seed"), threads=a.get("threads"), precision=a.get("precision", ""),
-        compiled=bool(a.get("compiled", False)), note=a.get("warm_note", ""),
+        compiled=bool(a.get("compiled", False)), note=a.get("warm_note", ""), cost=a.get("cost"),
     )
 
 

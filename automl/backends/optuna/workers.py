@@ -128,6 +128,7 @@ class OptunaBackend(Backend):
     name = "optuna"
     settings_class = OptunaSettings
     storage_url = True
+    multi_objective = True  # a cost objective: Optuna studies with two directions (automl.finalize.pareto)
 
     def check(self, space: SearchSpace, settings: Any) -> None:
         if settings.sampler == "grid" and settings.trials is None:
@@ -233,13 +234,15 @@ class OptunaBackend(Backend):
             except KeyError:
                 raise UserInputError(f"Study {info.study!r} is not in storage {redact_url(info.storage)}.") from None
         try:
+            direction = info.settings.get("direction") or space.objective.direction
             study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner, study_name=info.study,
-                                        direction=info.settings.get("direction") or space.objective.direction)
+                                        directions=[direction, *(["minimize"] if space.objective.cost else [])])
         except optuna.exceptions.DuplicatedStudyError:
             raise UserInputError(
                 f"Storage {redact_url(info.storage)} already has a study named {info.study!r}; resume it with "
                 f"`automl resume {info.run_dir}` or choose another --study name.") from None
         study.set_user_attr("automl", {"space": space.name, "metric": space.objective.metric, "seed": s.seed,
+                                       **({"cost": space.objective.cost} if space.objective.cost else {}),
                                        "run_dir": str(info.run_dir)})
         return study
 
