@@ -95,9 +95,13 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
             torch.manual_seed(seed)
             model = build_model(config, spec)
             n_params = sum(p.numel() for p in model.parameters())
-            res = train(model, config.get("training", {}), dataset.train, dataset.val, spec.task,
-                        objective_metric=objective_metric, direction=direction, reporter=reporter,
-                        device=device, seed=seed, max_epochs=max_epochs, precision=precision, compile=compile)
+            if callable(getattr(model, "automl_fit", None)):  # automl.testing.replay: no training (benchmarks)
+                res = model.automl_fit(objective_metric=objective_metric, direction=direction, reporter=reporter,
+                                       seed=seed, max_epochs=max_epochs)
+            else:
+                res = train(model, config.get("training", {}), dataset.train, dataset.val, spec.task,
+                            objective_metric=objective_metric, direction=direction, reporter=reporter,
+                            device=device, seed=seed, max_epochs=max_epochs, precision=precision, compile=compile)
     except TrialTimeout:
         return result("failed", reason=f"timeout: timed out after {timeout:g} s", detail=traceback.format_exc(),
                       seconds=time.perf_counter() - t0)
