@@ -331,7 +331,7 @@ def growth(kind: str, sampler: str, points: list[int], k: int, work: Path, log: 
 
 def commands(run: Path, url: str, folder: Path, log: Path, n: int) -> dict[str, Any]:
     """`automl trials`, `report` and `finalize` on the grown run: they must stay interactive."""
-    figs: dict[str, Any] = {"trials": n}
+    figs: dict[str, Any] = {"n_trials": n}
     for name, args in (("trials", ["trials", str(run), "--storage", url]),
                        ("trials_export_csv", ["trials", str(run), "--storage", url, "--export", str(folder / "t.csv")]),
                        ("report", ["report", str(run), "--storage", url]),
@@ -382,7 +382,7 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
             s[f"load.{g['storage']}.{g['sampler']}.{p['finished']}"] = p["load"][1]
         for name, v in g.get("commands", {}).items():
             if isinstance(v, dict):
-                s[f"command_seconds.{name}.{g['commands']['trials']}"] = v["seconds"]
+                s[f"command_seconds.{name}.{g['commands']['n_trials']}"] = v["seconds"]
     for backend in ("ray", "workers"):
         for p in res.get(backend, []):
             if "overhead_per_trial_s" in p:
@@ -410,7 +410,7 @@ def markdown(res: dict[str, Any]) -> str:
         for g in res["growth"]:
             if g.get("commands"):
                 c = g["commands"]
-                lines += ["", f"Commands on the {c['trials']}-trial {g['storage']} run: " + ", ".join(
+                lines += ["", f"Commands on the {c['n_trials']}-trial {g['storage']} run: " + ", ".join(
                     f"`{k}` {v['seconds']} s (load {v['load']})" for k, v in c.items() if isinstance(v, dict))]
     for backend, title in (("ray", "Ray Tune: overhead vs concurrent trials"),
                            ("workers", "Optuna workers (PostgreSQL): overhead vs worker processes")):
