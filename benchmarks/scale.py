@@ -83,25 +83,22 @@ def cli(*args: str, cwd: Path, log: Path | None = None, watch: bool = False, tim
     """Run `automl ARGS` in a fresh process; wall time, exit code and (watch) the driver's CPU use and peak RSS."""
     import psutil
 
-    out = open(log, "ab") if log else subprocess.DEVNULL
     t0, l0 = time.perf_counter(), load()
-    p = psutil.Popen([sys.executable, "-m", "automl.cli.main", *args], cwd=cwd, env=env(), stdout=out,
-                     stderr=subprocess.STDOUT)
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(log, "ab")) if log else subprocess.DEVNULL
+        p = psutil.Popen([sys.executable, "-m", "automl.cli.main", *args], cwd=cwd, env=env(), stdout=out,
+                         stderr=subprocess.STDOUT)
     peak, cpu = 0, 0.0
-    try:
-        while p.poll() is None:
-            if watch:
-                with contextlib.suppress(psutil.Error):
-                    peak = max(peak, p.memory_info().rss)
-                    t = p.cpu_times()
-                    cpu = t.user + t.system
-            time.sleep(0.2)
-            if time.perf_counter() - t0 > timeout:
-                p.kill()
-                raise TimeoutError(f"automl {' '.join(args)} ran past {timeout}s")
-    finally:
-        if log:
-            out.close()
+    while p.poll() is None:
+        if watch:
+            with contextlib.suppress(psutil.Error):
+                peak = max(peak, p.memory_info().rss)
+                t = p.cpu_times()
+                cpu = t.user + t.system
+        time.sleep(0.2)
+        if time.perf_counter() - t0 > timeout:
+            p.kill()
+            raise TimeoutError(f"automl {' '.join(args)} ran past {timeout}s")
     wall = time.perf_counter() - t0
     res = {"seconds": round(wall, 3), "rc": p.returncode, "load": [l0, load()]}
     if watch:
@@ -181,7 +178,7 @@ def prefill(url: str, study_name: str, n_total: int, seed: int) -> float:
             if isinstance(d, optuna.distributions.FloatDistribution) and d.log:
                 params[k] = math.exp(rng.uniform(math.log(d.low), math.log(d.high)))
             elif isinstance(d, optuna.distributions.IntDistribution):
-                params[k] = int(round(math.exp(rng.uniform(math.log(d.low), math.log(d.high))))) if d.log \
+                params[k] = round(math.exp(rng.uniform(math.log(d.low), math.log(d.high)))) if d.log \
                     else rng.randint(d.low, d.high)
             else:
                 params[k] = rng.uniform(d.low, d.high)

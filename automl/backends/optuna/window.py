@@ -12,6 +12,8 @@ subset; below `window` finished trials nothing changes at all.
 
 from __future__ import annotations
 
+import copy
+import heapq
 import math
 from typing import Any
 
@@ -27,8 +29,8 @@ def bounded(trials: list[FrozenTrial], window: int, keep_best: int, maximize: bo
     if len(trials) <= window:
         return trials
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)]
-    best = sorted(complete, key=lambda t: -t.value if maximize else t.value)[:keep_best]
-    chosen = {t.number for t in best}
+    pick = heapq.nlargest if maximize else heapq.nsmallest
+    chosen = {t.number for t in pick(keep_best, complete, key=lambda t: t.value)}
     for t in reversed(trials):
         if len(chosen) >= window:
             break
@@ -53,6 +55,29 @@ class _WindowedStudy:
         return bounded(trials, self._window, self._keep_best, maximize)
 
 
+class _IncrementalGroups:
+    """Optuna's grouped search space re-adds every finished trial's distributions at every step (O(n): 40 ms a
+    step at 10,000 trials here); the decomposition does not depend on the order trials are added in, so adding
+    each finished trial once gives the same groups."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._seen: set[int] = set()
+
+    def calculate(self, study: optuna.Study, use_cache: bool = False) -> Any:
+        inner = self._inner
+        if inner._study_id is None:
+            inner._study_id = study._study_id
+        elif inner._study_id != study._study_id:
+            raise ValueError("`_GroupDecomposedSearchSpace` cannot handle multiple studies.")
+        states = (TrialState.COMPLETE, TrialState.PRUNED) if inner._include_pruned else (TrialState.COMPLETE,)
+        for t in study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
+            if t.number not in self._seen:
+                self._seen.add(t.number)
+                inner._search_space.add_distributions(t.distributions)
+        return copy.deepcopy(inner._search_space)
+
+
 class WindowedTPESampler(optuna.samplers.TPESampler):
     """`TPESampler` whose density estimates use a bounded history (see the module docstring)."""
 
@@ -60,6 +85,9 @@ class WindowedTPESampler(optuna.samplers.TPESampler):
         super().__init__(*args, **kwargs)
         self.window = int(window)
         self.keep_best = int(keep_best)
+        groups = getattr(self, "_group_decomposed_search_space", None)
+        if groups is not None and all(hasattr(groups, a) for a in ("_study_id", "_include_pruned", "_search_space")):
+            self._group_decomposed_search_space = _IncrementalGroups(groups)
 
     def _sample(self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, Any]) -> dict[str, Any]:
         if len(study.directions) > 1 or self.window <= 0:  # multi-objective: Pareto ranks need every trial
