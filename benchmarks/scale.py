@@ -311,7 +311,8 @@ def growth(kind: str, sampler: str, points: list[int], k: int, work: Path, log: 
         for n in points:
             fill = prefill(url, name, n, seed=n) if n > have else 0.0
             before = have = max(have, n)
-            r = cli("resume", str(run), "--trials", str(n + k), "--no-finalize", cwd=folder, log=log, watch=True)
+            r = cli("resume", str(run), "--trials", str(n + k), "--no-finalize", "--storage", url, cwd=folder, log=log,
+                    watch=True)
             rate = rate_of(url, name, set(range(before, before + k + 5)))
             have = n + k
             point = {"finished": n, **rate, "command_seconds": r["seconds"], "load": r["load"],

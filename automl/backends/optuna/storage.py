@@ -65,6 +65,37 @@ def _sqlite_wal(storage: optuna.storages.RDBStorage) -> None:
     storage.engine.dispose()  # connections opened before the listener reconnect with the pragmas
 
 
+def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    """A trial's user attrs in one multi-row upsert on SQLite and PostgreSQL. Optuna's `set_user_attr` is a
+    transaction per attr (a SELECT, an upsert and a commit): the ~20 a trial writes cost 0.55 s on PostgreSQL
+    on this loaded machine, 0.1 s on SQLite. Other storages: one by one, as before."""
+    import json
+
+    backend = getattr(trial.storage, "_backend", trial.storage)
+    dialect = backend.engine.name if isinstance(backend, optuna.storages.RDBStorage) else ""
+    if dialect in ("sqlite", "postgresql") and attrs:
+        from optuna.storages._rdb import models
+
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        table, tm = models.TrialUserAttributeModel.__table__, models.TrialModel.__table__
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.trial_id, table.c.key],
+                                          set_={"value_json": stmt.excluded.value_json})
+        rows = [{"trial_id": trial._trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+        with backend.engine.begin() as conn:
+            state = conn.execute(tm.select().with_only_columns(tm.c.state).where(tm.c.trial_id == trial._trial_id)
+                                 ).scalar_one()
+            backend.check_trial_is_updatable(trial._trial_id, state)  # the error Optuna raises, e.g. when finished
+            conn.execute(stmt, rows)
+        trial._cached_frozen_trial.user_attrs.update(attrs)
+        return
+    for k, v in attrs.items():
+        trial.set_user_attr(k, v)
+
+
 def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
     """One Optuna trial (our user attrs) as a TrialRecord: what progress, trials, finalize and reports read."""
     complete = t.state == optuna.trial.TrialState.COMPLETE
