@@ -132,10 +132,10 @@ def test_windowed_tpe_fits_on_the_best_and_the_latest_past_its_window():
 @pytest.mark.slow
 def test_scale_smoke_runs_the_real_cli(tmp_path):
     """scale.py --smoke: a 20-trial search and a resume to 35 with the replay objective on SQLite, the trials /
-    report / finalize commands on it, one Optuna worker pair; every figure is a real measurement."""
+    report / finalize commands on it; every figure is a real measurement."""
     out = tmp_path / "out"
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--smoke", "--only",
-                        "growth,commands,workers", "--out", str(out), "--work", str(tmp_path / "work")],
+                        "growth,commands", "--out", str(out), "--work", str(tmp_path / "work")],
                        capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads((out / "scale.json").read_text())
@@ -143,7 +143,6 @@ def test_scale_smoke_runs_the_real_cli(tmp_path):
     (p,) = g["points"]
     assert p["finished"] == 30 and p["trials_per_second"] > 0 and p["sampler_ms"] > 0
     assert {"trials", "report", "finalize"} <= set(g["commands"])
-    assert res["workers"][0]["wall_seconds"] >= res["workers"][0]["ideal_seconds"]
     summary = json.loads((out / "summary.json").read_text())["scale"]
     assert summary["trials_per_s.sqlite.tpe.30"] == p["trials_per_second"]
     run_dir = tmp_path / "work" / "growth_sqlite_tpe" / "res" / "g_sqlite_tpe"
