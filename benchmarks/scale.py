@@ -394,14 +394,31 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
             s[f"load.{g['storage']}.{g['sampler']}.{p['finished']}"] = p["load"][1]
         for name, v in g.get("commands", {}).items():
             if isinstance(v, dict):
-                s[f"command_seconds.{name}.{g['commands']['n_trials']}"] = v["seconds"]
+                s[f"command_seconds.{g['storage']}.{name}.{g['commands']['n_trials']}"] = v["seconds"]
     for backend in ("ray", "workers"):
         for p in res.get(backend, []):
             if "overhead_per_trial_s" in p:
                 s[f"{backend}.overhead_per_trial_s.{p['concurrent']}"] = p["overhead_per_trial_s"]
                 s[f"{backend}.driver_cpu_share.{p['concurrent']}"] = p["driver_cpu_share"]
                 s[f"{backend}.driver_peak_rss_mb.{p['concurrent']}"] = p["driver_peak_rss_mb"]
+    s["before_fix"] = BEFORE
     return s
+
+
+# Measured with the code before the fixes (commit 141ee6a) on the same machine, same method; kept here because
+# a rerun measures only the current code. docs/SCALING.md section 3.
+BEFORE = {
+    "commit": "141ee6a",
+    "trials_per_s.sqlite.tpe.100": 8.63, "load.sqlite.tpe.100": 6.58,
+    "trials_per_s.sqlite.tpe.1000": 4.56, "load.sqlite.tpe.1000": 6.81,
+    "trials_per_s.sqlite.tpe.10000": 0.62, "load.sqlite.tpe.10000": 10.36,
+    "sampler_ms.sqlite.tpe.10000": 467.0, "resume_20_trials_seconds.sqlite.tpe.10000": 191.7,
+    "command_seconds.sqlite.trials.10020": 22.98, "command_seconds.sqlite.report.10020": 48.35,
+    "command_seconds.sqlite.finalize.10020": 31.53, "finalize_peak_rss_mb.10020": 988.0,
+    "load.commands": [8.3, 9.5],
+    "user_attrs_ms_per_trial.postgresql": 575, "user_attrs_ms_per_trial.sqlite": 112,
+    "records_read_seconds.sqlite.3050": 14.45, "pruning_check_seconds.10020": 5.63,
+}
 
 
 def markdown(res: dict[str, Any]) -> str:
