@@ -408,16 +408,18 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
 # Measured with the code before the fixes (commit 141ee6a) on the same machine, same method; kept here because
 # a rerun measures only the current code. docs/SCALING.md section 3.
 BEFORE = {
-    "commit": "141ee6a",
-    "trials_per_s.sqlite.tpe.100": 8.63, "load.sqlite.tpe.100": 6.58,
-    "trials_per_s.sqlite.tpe.1000": 4.56, "load.sqlite.tpe.1000": 6.81,
-    "trials_per_s.sqlite.tpe.10000": 0.62, "load.sqlite.tpe.10000": 10.36,
-    "sampler_ms.sqlite.tpe.10000": 467.0, "resume_20_trials_seconds.sqlite.tpe.10000": 191.7,
-    "command_seconds.sqlite.trials.10020": 22.98, "command_seconds.sqlite.report.10020": 48.35,
-    "command_seconds.sqlite.finalize.10020": 31.53, "finalize_peak_rss_mb.10020": 988.0,
-    "load.commands": [8.3, 9.5],
-    "user_attrs_ms_per_trial.postgresql": 575, "user_attrs_ms_per_trial.sqlite": 112,
-    "records_read_seconds.sqlite.3050": 14.45, "pruning_check_seconds.10020": 5.63,
+    "commit": "141ee6a", "file": "results/benchmarks/scale.before.json",
+    "trials_per_s.sqlite.tpe.100": 13.72, "trials_per_s.sqlite.tpe.1000": 8.03, "trials_per_s.sqlite.tpe.10000": 3.32,
+    "sampler_ms.sqlite.tpe.10000": 152.13, "resume_10_trials_seconds.sqlite.tpe.10000": 48.8,
+    "trials_per_s.postgresql.tpe.100": 6.21, "trials_per_s.postgresql.tpe.1000": 6.13,
+    "trials_per_s.postgresql.tpe.10000": 2.62, "resume_10_trials_seconds.postgresql.tpe.10000": 50.5,
+    "command_seconds.sqlite.trials.10010": 10.03, "command_seconds.sqlite.report.10010": 19.05,
+    "command_seconds.sqlite.finalize.10010": 14.45, "finalize_peak_rss_mb.10010": 959.9, "load": [1.1, 1.9],
+    "loaded": {"trials_per_s.sqlite.tpe.10000": 0.62, "sampler_ms.sqlite.tpe.10000": 467.0,
+               "command_seconds.sqlite.trials.10020": 22.98, "command_seconds.sqlite.report.10020": 48.35,
+               "command_seconds.sqlite.finalize.10020": 31.53, "user_attrs_ms_per_trial.postgresql": 575,
+               "user_attrs_ms_per_trial.sqlite": 112, "records_read_seconds.sqlite.3050": 14.45,
+               "pruning_check_seconds.10020": 5.63, "load": [6.5, 10.4]},
 }
 
 
