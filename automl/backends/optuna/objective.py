@@ -17,7 +17,7 @@ from typing import Any
 import optuna
 
 from automl.backends.optuna.settings import OptunaSettings
-from automl.backends.optuna.storage import FINISHED
+from automl.backends.optuna.storage import FINISHED, set_user_attrs
 from automl.backends.stop import Terminated
 from automl.space import SearchSpace, load_space, sample
 from automl.trial import Decision, shielded, trial_seed
@@ -164,10 +164,9 @@ class Objective:
         space, dataset, metric, direction = self._load()
         config = sample(space.space, trial).config
         seed = trial_seed(s.seed, trial.number)
-        for k, v in (("seed", seed), ("threads", torch.get_num_threads()),
-                     ("worker", f"{socket.gethostname()}:{os.getpid()}"),
-                     ("device", os.environ.get("AUTOML_DEVICE_LABEL", s.device)), ("config", config)):
-            trial.set_user_attr(k, v)
+        set_user_attrs(trial, {"seed": seed, "threads": torch.get_num_threads(),
+                               "worker": f"{socket.gethostname()}:{os.getpid()}",
+                               "device": os.environ.get("AUTOML_DEVICE_LABEL", s.device), "config": config})
         reporter = self._reporter(trial, space, metric, direction)
         try:
             res = run_trial(config, dataset, objective_metric=metric, direction=direction,
@@ -181,8 +180,7 @@ class Objective:
             raise
         if res.status == "pruned" and getattr(reporter, "reason", ""):
             res.reason = reporter.reason  # type: ignore[union-attr]
-        for k, v in res.to_attrs().items():
-            trial.set_user_attr(k, v)
+        set_user_attrs(trial, res.to_attrs())  # one transaction, not one per attr
         if res.status == "pruned":
             raise optuna.TrialPruned(res.reason)
         if res.status in ("failed", "infeasible"):

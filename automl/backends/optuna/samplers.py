@@ -20,8 +20,11 @@ def _o() -> Any:
 
 
 def _tpe(s: Any, space: Any, seed: int) -> Any:
-    return _o().samplers.TPESampler(seed=seed, n_startup_trials=s.startup_trials, multivariate=True, group=True,
-                                    constant_liar=s.concurrency != 1)
+    # bounded history (window.py): past 1,000 finished trials a plain TPE step costs O(n) and dominates a trial
+    from automl.backends.optuna.window import WindowedTPESampler
+
+    return WindowedTPESampler(seed=seed, n_startup_trials=s.startup_trials, multivariate=True, group=True,
+                              constant_liar=s.concurrency != 1)
 
 
 def _grid(s: Any, space: Any, seed: int) -> Any:
@@ -30,7 +33,8 @@ def _grid(s: Any, space: Any, seed: int) -> Any:
     return _o().samplers.GridSampler(grid_values(space.space, s.grid_points), seed=seed)
 
 
-SAMPLERS.add("tpe", _tpe, doc="multivariate, grouped TPE (constant liar when trials run side by side)")
+SAMPLERS.add("tpe", _tpe, doc="multivariate, grouped TPE (constant liar when trials run side by side; its density "
+             "estimates use the best 25 and the latest of at most 1,000 finished trials)")
 SAMPLERS.add("random", lambda s, space, seed: _o().samplers.RandomSampler(seed=seed), doc="uniform random")
 SAMPLERS.add("cmaes", lambda s, space, seed: _o().samplers.CmaEsSampler(
     seed=seed, n_startup_trials=s.startup_trials,

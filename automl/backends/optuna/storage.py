@@ -65,20 +65,58 @@ def _sqlite_wal(storage: optuna.storages.RDBStorage) -> None:
     storage.engine.dispose()  # connections opened before the listener reconnect with the pragmas
 
 
+def set_user_attrs(trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+    """A trial's user attrs in one multi-row upsert on SQLite and PostgreSQL. Optuna's `set_user_attr` is a
+    transaction per attr (a SELECT, an upsert and a commit): the ~20 a trial writes cost 0.55 s on PostgreSQL
+    on this loaded machine, 0.1 s on SQLite. Other storages: one by one, as before."""
+    import json
+
+    backend = getattr(trial.storage, "_backend", trial.storage)
+    dialect = backend.engine.name if isinstance(backend, optuna.storages.RDBStorage) else ""
+    if dialect in ("sqlite", "postgresql") and attrs:
+        from optuna.storages._rdb import models
+
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        table, tm = models.TrialUserAttributeModel.__table__, models.TrialModel.__table__
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.trial_id, table.c.key],
+                                          set_={"value_json": stmt.excluded.value_json})
+        rows = [{"trial_id": trial._trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
+        with backend.engine.begin() as conn:
+            state = conn.execute(tm.select().with_only_columns(tm.c.state).where(tm.c.trial_id == trial._trial_id)
+                                 ).scalar_one()
+            backend.check_trial_is_updatable(trial._trial_id, state)  # the error Optuna raises, e.g. when finished
+            conn.execute(stmt, rows)
+        trial._cached_frozen_trial.user_attrs.update(attrs)
+        return
+    for k, v in attrs.items():
+        trial.set_user_attr(k, v)
+
+
 def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
     """One Optuna trial (our user attrs) as a TrialRecord: what progress, trials, finalize and reports read."""
-    a = t.user_attrs
-    # t.values, not t.value: with a cost objective (two directions) the value is the first of two
-    value = (t.values[0] if t.values else None) if t.state == optuna.trial.TrialState.COMPLETE else a.get("value")
+    complete = t.state == optuna.trial.TrialState.COMPLETE
+    # t.values[0], not t.value: with a cost objective (two directions) the value is the first of two
+    return _record(t.number, t.state, (t.values[0] if t.values else None) if complete else None, dict(t.params),
+                   t.user_attrs,
+                   t.datetime_start, t.datetime_complete)
+
+
+def _record(number: int, trial_state: optuna.trial.TrialState, objective: float | None, params: dict[str, Any],
+            a: dict[str, Any], start: Any, complete: Any) -> TrialRecord:
+    value = objective if trial_state == optuna.trial.TrialState.COMPLETE else a.get("value")
     # Optuna keeps a Ctrl-C'd trial as FAIL (its own tools read that); ours say INTERRUPTED, never "failed"
-    state = "INTERRUPTED" if t.state.name == "FAIL" and a.get("status") == "interrupted" else t.state.name
+    state = "INTERRUPTED" if trial_state.name == "FAIL" and a.get("status") == "interrupted" else trial_state.name
     return TrialRecord(
-        number=t.number, state=state, value=value, params=dict(t.params), history=a.get("history", []),
+        number=number, state=state, value=value, params=params, history=a.get("history", []),
         best_epoch=int(a.get("best_epoch", 0)), epochs_run=int(a.get("epochs_run", 0)), reason=a.get("reason", ""),
         detail=a.get("detail", ""), seconds=float(a.get("seconds", 0.0)),
-        duration=t.duration.total_seconds() if t.duration else None,
-        started=t.datetime_start.timestamp() if t.datetime_start else None,
-        finished=t.datetime_complete.timestamp() if t.datetime_complete else None,
+        duration=(complete - start).total_seconds() if start and complete else None,
+        started=start.timestamp() if start else None,
+        finished=complete.timestamp() if complete else None,
         n_params=int(a.get("n_params", 0)), worker=a.get("worker", ""), device=a.get("device", ""),
         seed=a.get("seed"), threads=a.get("threads"), precision=a.get("precision", ""),
         compiled=bool(a.get("compiled", False)), note=a.get("warm_note", ""), cost=a.get("cost"),
@@ -86,11 +124,66 @@ def record_of(t: optuna.trial.FrozenTrial) -> TrialRecord:
 
 
 def load_trials(info: RunInfo) -> list[TrialRecord]:
+    storage = open_storage(info.storage or "")
+    if isinstance(storage, optuna.storages.RDBStorage):
+        records = _rdb_records(storage, info.study)
+        if records is not None:
+            return records
     try:
-        study = optuna.load_study(study_name=info.study, storage=open_storage(info.storage or ""))
+        study = optuna.load_study(study_name=info.study, storage=storage)
     except KeyError:  # e.g. `--storage` names another database
         raise UserInputError(f"Study {info.study!r} is not in storage {redact_url(info.storage)}.") from None
     return [record_of(t) for t in study.get_trials(deepcopy=False) if not surplus(t)]
+
+
+def _rdb_records(storage: optuna.storages.RDBStorage, study_name: str) -> list[TrialRecord] | None:
+    """The study's trials as TrialRecords in four plain SELECTs. Optuna's own read builds every trial through
+    the ORM with its intermediate values and system attrs, which records do not need: 25 s for 10,000 trials on
+    SQLite here (benchmarks/scale.py), paid by every `automl trials`, `report`, `finalize` and `resume`, versus
+    about 2 s this way. None when the tables are not Optuna's current schema (then Optuna's read is used)."""
+    import json
+
+    from optuna.distributions import json_to_distribution
+    from optuna.storages._rdb import models
+    from sqlalchemy import select
+
+    try:
+        study_id = storage.get_study_id_from_name(study_name)
+    except KeyError:
+        raise UserInputError(f"Study {study_name!r} is not in storage {redact_url(str(storage.engine.url))}.") from None
+    tm, pm = models.TrialModel.__table__, models.TrialParamModel.__table__
+    vm, am = models.TrialValueModel.__table__, models.TrialUserAttributeModel.__table__
+    inf = {models.TrialValueModel.TrialValueType.INF_POS: float("inf"),
+           models.TrialValueModel.TrialValueType.INF_NEG: float("-inf")}
+    try:
+        with storage.engine.connect() as conn:
+            trials = conn.execute(select(tm.c.trial_id, tm.c.number, tm.c.state, tm.c.datetime_start,
+                                         tm.c.datetime_complete).where(tm.c.study_id == study_id)).all()
+            ids = select(tm.c.trial_id).where(tm.c.study_id == study_id)
+            params = conn.execute(select(pm.c.trial_id, pm.c.param_name, pm.c.param_value, pm.c.distribution_json)
+                                  .where(pm.c.trial_id.in_(ids)).order_by(pm.c.param_id)).all()
+            values = conn.execute(select(vm.c.trial_id, vm.c.value, vm.c.value_type)
+                                  .where(vm.c.trial_id.in_(ids), vm.c.objective == 0)).all()
+            attrs = conn.execute(select(am.c.trial_id, am.c.key, am.c.value_json).where(am.c.trial_id.in_(ids))
+                                 .order_by(am.c.trial_user_attribute_id)).all()
+    except Exception:  # an older or newer Optuna schema: let Optuna read it
+        return None
+    dists: dict[str, Any] = {}
+    by_trial: dict[int, dict[str, Any]] = {tid: {} for tid, *_ in trials}
+    for tid, name, value, dist_json in params:
+        d = dists.get(dist_json) or dists.setdefault(dist_json, json_to_distribution(dist_json))
+        by_trial[tid][name] = d.to_external_repr(value)
+    value_of = {tid: inf.get(vtype, v) for tid, v, vtype in values}
+    user: dict[int, dict[str, Any]] = {tid: {} for tid, *_ in trials}
+    for tid, key, value_json in attrs:
+        user[tid][key] = json.loads(value_json)
+    out = []
+    for tid, number, state, start, complete in sorted(trials, key=lambda r: r[1]):
+        a = user[tid]
+        if a.get("status") == "surplus":
+            continue
+        out.append(_record(number, state, value_of.get(tid), by_trial[tid], a, start, complete))
+    return out
 
 
 def surplus(t: optuna.trial.FrozenTrial) -> bool:
