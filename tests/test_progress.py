@@ -187,9 +187,10 @@ def _wait_for_a_running_trial(run: Path, proc: subprocess.Popen, study: str) -> 
 
 
 def test_ctrl_c_names_the_run_and_the_trial_is_interrupted_not_failed(tmp_path, monkeypatch):
-    # about a second a trial: digits subsample, batch 8, 40 epochs
+    # about a second a trial: digits subsample, batch 8, 40 epochs, no early stopping (with it, three trials of 9-11
+    # epochs ended in 4 s on an idle CI machine before the test could interrupt one)
     space = write_space(tmp_path, "slow", dataset={"name": "digits", "subsample": 600},
-                        training={"batch_size": 8, "max_epochs": 40})
+                        training={"batch_size": 8, "max_epochs": 40, "patience": 0})
     proc = subprocess.Popen([AUTOML, "search", str(space), "--trials", "3", "--no-finalize", "--sampler", "random",
                              "--pruner", "none", "--seed", "3", "--results-dir", "results"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
