@@ -90,19 +90,16 @@ def from_run(run_json: Path, path: Path = SUMMARY) -> None:
                                    "weights and batches, training phase, median of repeats",
                            "target": TARGETS["trainer_ratio"], "met": t["ratio"] >= TARGETS["trainer_ratio"],
                            **src}, path)
-    o, r = sec.get("overhead") or {}, sec.get("ray_overhead") or {}
-    if "overhead_pct_of_10s" in o or "ray_overhead" in r:
-        ov: dict[str, Any] = {**src}
-        if "overhead_pct_of_10s" in o:
-            ov.update(optuna_pct=o["overhead_pct_of_10s"], optuna_steady_pct=o["steady_overhead_pct_of_10s"],
-                      optuna_startup_s=o["startup_s"], optuna_target_pct=TARGETS["optuna_pct"],
-                      optuna_met=o["overhead_pct_of_10s"] <= TARGETS["optuna_pct"])
-        if "ray_overhead" in r:
-            ro = r["ray_overhead"]
-            ov.update(ray_pct=ro["pct_of_10s"], ray_pct_incl_ray_init=ro["pct_of_10s_incl_ray_init"],
-                      ray_init_s=ro["ray_init_s"], ray_target_pct=TARGETS["ray_pct"],
-                      ray_met=ro["pct_of_10s"] <= TARGETS["ray_pct"])
-        ov["what"] = "wall time per trial not spent training, as % of a 10 s trial (driver start reported apart)"
+    o = sec.get("overhead") or {}
+    if "overhead_pct_of_10s" in o:  # Optuna's; Ray's comes from backend_overhead.py --summary (driver start apart)
+        ov = load(path).get("overhead") or {}
+        ov.update(optuna_pct=o["overhead_pct_of_10s"], optuna_steady_pct=o["steady_overhead_pct_of_10s"],
+                  optuna_startup_s=o["startup_s"], optuna_target_pct=TARGETS["optuna_pct"],
+                  optuna_met=o["overhead_pct_of_10s"] <= TARGETS["optuna_pct"],
+                  optuna_what="wall time per trial not spent training, as % of a 10 s trial (run.py section 2b: "
+                              "fixed CNN, 1 worker, SQLite; search start-up included, steady state apart)",
+                  optuna_command=src["command"], optuna_date=src["date"], optuna_commit=src["commit"],
+                  optuna_hardware=src["hardware"], optuna_source=src["source"])
         update("overhead", ov, path)
     s = sec.get("scaling") or {}
     if "ratio" in s:
