@@ -208,7 +208,9 @@ def comparison(jobs: list[dict[str, Any]], methods: list[str], what: str, budget
     best = max(means, key=means.get) if means else None
     return {"what": what, "budget": f"{budget_s / 60:g} min wall", "budget_s": budget_s, "seeds": seeds,
             "methods": {m: v for m, v in agg.items() if v["mean"] is not None}, "detail": agg, "best_method": best,
-            "automl_best": best == "automl-default" if "automl-default" in means else None, "command": command}
+            # a comparison needs two sides: automl alone is not "best"
+            "automl_best": best == "automl-default" if "automl-default" in means and len(means) > 1 else None,
+            "command": command}
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -231,8 +233,9 @@ def markdown(doc: dict[str, Any]) -> str:
             lines.append(f"| {m} | {acc} | {val} | {tib} | {len(v['seeds'])} | {v['errors']} | {v['no_trial']} | "
                          f"{v['not_reproduced']} |")
         if key == "same_space":
+            verdict = {True: "met", False: "not met", None: "not shown (fewer than two methods measured)"}
             lines += ["", f"Target (automl default has the best mean test accuracy): "
-                      f"{'met' if c['automl_best'] else 'not met'} (best: {c['best_method']})."]
+                      f"{verdict[c['automl_best']]} (best: {c['best_method']})."]
         lines.append("")
     return "\n".join(lines)
 

@@ -52,3 +52,8 @@ def test_errors_and_empty_jobs_are_counted_not_averaged() -> None:
     assert a["mean"] == pytest.approx(0.7) and a["no_trial"] == 1 and a["seeds"] == [1]
     assert c["best_method"] == "random" and c["automl_best"] is False
     assert "ray-asha" not in c["detail"]  # methods that did not run are not listed
+
+
+def test_automl_alone_is_not_best() -> None:
+    jobs = [{"method": "automl-default", "seed": 0, "best": {"test_accuracy": 0.9, "value": 0.9, "reproduced": True}}]
+    assert mc.comparison(jobs, list(mc.SAME_SPACE), "w", 60.0, 1, "cmd")["automl_best"] is None
