@@ -566,3 +566,29 @@ def test_a_trial_created_past_the_trial_budget_never_runs_and_is_no_record(tmp_p
     frozen = study.get_trials()
     assert [surplus(t) for t in frozen] == [False, False, True]
     assert frozen[2].state.name == "FAIL" and "epochs_run" not in frozen[2].user_attrs
+
+
+def _open_at(url: str, start: float) -> str:
+    from automl.backends.optuna.storage import open_storage
+
+    time.sleep(max(0.0, start - time.time()))
+    try:
+        open_storage(url)
+        return "ok"
+    except Exception as e:
+        return f"{type(e).__name__}: {e}"
+
+
+def test_processes_opening_a_new_sqlite_storage_at_once_all_succeed(tmp_path):
+    """A search creating its study.db while another process (`automl trials`, a test polling the run) opens it:
+    they race on creating the tables and stamping the schema version ("UNIQUE constraint failed:
+    alembic_version.version_num" stopped a search in CI); the loser opens the database again."""
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_open_at, [f"sqlite:///{tmp_path / 'warm.db'}"] * 4, [0.0] * 4))  # imports done
+        for round_ in range(5):
+            url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+            got = list(pool.map(_open_at, [url] * 4, [time.time() + 0.5] * 4))
+            assert got == ["ok"] * 4, got

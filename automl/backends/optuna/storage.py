@@ -16,6 +16,9 @@ from automl.store.run import RunInfo, live_holders, redact_url
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
+RACES = ("already exists", "UNIQUE constraint failed", "duplicate key")
+
+
 def open_storage(url: str) -> optuna.storages.BaseStorage:
     """RDB storages get heartbeats so a trial whose process died is noticed and retried; journal files
     (`journal:PATH` or a path ending in .log/.journal) use Optuna's file journal."""
@@ -25,7 +28,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         engine_kwargs = {"connect_args": {"timeout": 60}}
-    for attempt in range(3):
+    attempts = 5
+    for attempt in range(attempts):
         try:
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; say so once, not per open
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -38,8 +42,10 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             return storage
         except Exception as e:  # bad URL, missing driver, unreachable server
             # Two processes opening a new database at once race on creating its tables (SQLAlchemy checks,
-            # then creates): "table ... already exists". The other one won: open it again.
-            if attempt < 2 and "already exists" in str(e):
+            # then creates): "table ... already exists", or on stamping its schema version (Optuna inserts the
+            # alembic_version row): "UNIQUE constraint failed" (SQLite), "duplicate key" (PostgreSQL). The other
+            # one won (a search and `automl trials` or a test polling the new run): open it again.
+            if attempt < attempts - 1 and any(m in str(e) for m in RACES):
                 time.sleep(0.2 * (attempt + 1))
                 continue
             safe = redact_url(url) or ""
