@@ -155,19 +155,15 @@ def evaluate_job(job: dict[str, Any], ds: Any, test: Any) -> None:
 
 
 def _retest_automl(t: dict[str, Any], ds: Any, test: Any) -> tuple[float | None, float]:
-    from automl.space import config_from_params, load_space
-    from automl.training import evaluate, set_num_threads
-    from automl.trial import run_trial
+    sys.path.insert(0, str(HERE))
+    from run import retest_automl
+
+    from automl.space import load_space
+    from automl.training import set_num_threads
 
     if t.get("threads"):
         set_num_threads(int(t["threads"]))  # CPU results depend on the thread count the trial trained with
-    space = load_space(SPACE)
-    config = config_from_params(space.space, t["params"])
-    res = run_trial(config, ds, objective_metric="val_accuracy", direction="maximize", seed=int(t["seed"]),
-                    keep_model=True)
-    if res.model is None:
-        raise RuntimeError(f"retrain {res.status}: {res.reason}")
-    return res.value, evaluate(res.model, test, ds.spec.task, training_cfg=config.get("training"))["accuracy"]
+    return retest_automl(load_space(SPACE), t, ds, test)
 
 
 def _retest_handwritten(t: dict[str, Any], ds: Any, test: Any) -> tuple[float | None, float]:

@@ -499,6 +499,21 @@ def _retrain_all(trials: list[dict], incumbents: list[int], retrain, deadline: f
     return out
 
 
+def retest_automl(space: Any, t: dict, ds: Any, test: Any) -> tuple[float | None, float]:
+    """Re-train an automl trial from its params and seed (training is deterministic under a seed) and test it
+    once: (re-trained validation value, test accuracy). Also used by benchmarks/mnist1d_compare.py."""
+    from automl.space import config_from_params
+    from automl.training import evaluate
+    from automl.trial import run_trial
+
+    config = config_from_params(space.space, t["params"])
+    res = run_trial(config, ds, objective_metric="val_accuracy", direction="maximize", seed=int(t["seed"]),
+                    keep_model=True)
+    if res.model is None:
+        raise RuntimeError(f"retrain {res.status}: {res.reason}")
+    return res.value, evaluate(res.model, test, ds.spec.task, training_cfg=config.get("training"))["accuracy"]
+
+
 def job_search(spec: dict) -> dict:
     import torch
 
@@ -512,9 +527,7 @@ def job_search(spec: dict) -> dict:
     extra: dict[str, Any] = {}
     if method in ("automl", "random"):
         from automl.backends.prepare import load_trials, start_search
-        from automl.space import config_from_params, load_space
-        from automl.training import evaluate
-        from automl.trial import run_trial
+        from automl.space import load_space
 
         sampler, pruner = ("tpe", "hyperband") if method == "automl" else ("random", "none")
         t_start = time.time()
@@ -531,12 +544,7 @@ def job_search(spec: dict) -> dict:
             raise RuntimeError("the space's dataset split differs from the benchmark's")
 
         def retrain(t: dict) -> tuple[float | None, float | None]:
-            config = config_from_params(space.space, t["params"])
-            res = run_trial(config, ds, objective_metric="val_accuracy", direction="maximize", seed=int(t["seed"]),
-                            keep_model=True)
-            if res.model is None:
-                raise RuntimeError(f"retrain {res.status}: {res.reason}")
-            return res.value, evaluate(res.model, test, ds.spec.task, training_cfg=config.get("training"))["accuracy"]
+            return retest_automl(space, t, ds, test)
     else:
         import handwritten_optuna as ho
 
