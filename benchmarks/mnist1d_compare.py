@@ -24,6 +24,12 @@ validation accuracy among those, at its best validation epoch (automl's trainer 
 scripts' trials are re-trained to their best epoch). The harness re-trains that trial from its recorded seed and
 parameters, checks that the validation accuracy is reproduced, and tests it once on the sealed test split.
 
+Each finished job is kept as its own file under `--jobs-dir` (default `results/benchmarks/mnist1d_compare_jobs/`,
+named method, seed and budget, with the commit, date and load average it ran at) as soon as it ends, and its
+evaluation is added once made; a later run with the same budget reuses those files instead of running the job
+again, so the 4-hour full mode can be done in parts (`--methods`, `--seeds`) and aggregated by a final run whose
+jobs are all on disk. `--fresh` runs every requested job again.
+
 Counted apart, never averaged in: a job that ended early (error, crash: `errors`) and a job none of whose trials
 finished within the budget (`no_trial`). Every job's trials, timings and reproduction check are in the JSON.
 Run it on a quiet machine: the budget is wall time, and other jobs on the same cores take it away.
@@ -126,6 +132,10 @@ def handwritten_job(method: str, seed: int, budget_s: float, out: Path) -> None:
     out.write_text(json.dumps(res, default=str))
 
 
+def job_path(jobs_dir: Path, method: str, seed: int, budget_s: float) -> Path:
+    return jobs_dir / f"{method}-s{seed}-{budget_s:g}s.json"
+
+
 # --- evaluation: the handed-over model, re-trained and tested once -----------------------------------------------
 
 def evaluate_job(job: dict[str, Any], ds: Any, test: Any) -> None:
@@ -215,6 +225,10 @@ def markdown(doc: dict[str, Any]) -> str:
              f"{doc['hardware']['load_average_at_start']}.", "",
              "Only trials finished within the budget count (measured from the process launch); the best of them by "
              "validation accuracy, at its best epoch, is re-trained from its seed and tested once.", ""]
+    if doc.get("jobs_reused"):
+        lines += [f"{doc['jobs_reused']} of {len(doc['jobs'])} jobs were reused from `{doc['jobs_dir']}` (run in "
+                  f"parts; job commits: {', '.join(c[:12] for c in doc['job_commits'])}); each job's load average "
+                  "is listed below.", ""]
     for key in ("same_space", "out_of_box"):
         c = doc.get(key)
         if not c:
@@ -233,6 +247,18 @@ def markdown(doc: dict[str, Any]) -> str:
             lines += ["", f"Target (automl default has the best mean test accuracy): "
                       f"{verdict[c['automl_best']]} (best: {c['best_method']})."]
         lines.append("")
+    lines += ["## jobs", "", "| method | seed | trials in budget | best val | test | reproduced | load avg start / end "
+              "(1 min) | commit | date |", "|---|---|---|---|---|---|---|---|---|"]
+    for j in doc["jobs"]:
+        b = j.get("best") or {}
+        val = "—" if b.get("value") is None else f"{100 * b['value']:.2f}%"
+        acc = "—" if b.get("test_accuracy") is None else f"{100 * b['test_accuracy']:.2f}%"
+        ls, le = j.get("load_average_at_start") or ["?"], j.get("load_average_at_end") or ["?"]
+        note = " (error)" if j.get("error") else " (no trial)" if j.get("no_trial") else ""
+        lines.append(f"| {j['method']}{note} | {j['seed']} | {j.get('trials_in_budget', '—')} | {val} | {acc} | "
+                     f"{b.get('reproduced', '—')} | {ls[0]} / {le[0]} | {str(j.get('commit', '?'))[:12]} | "
+                     f"{j.get('date', '?')} |")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -243,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
     ap.add_argument("--out", default=str(ROOT / "results" / "benchmarks"))
     ap.add_argument("--no-summary", action="store_true", help="do not update summary.json's `mnist1d` key")
+    ap.add_argument("--jobs-dir", default=None, help="where each job's result is kept and reused "
+                    "(default OUT/mnist1d_compare_jobs)")
+    ap.add_argument("--fresh", action="store_true", help="run every requested job again instead of reusing its file")
     ap.add_argument("--job", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--budget-s", type=float, default=None, help=argparse.SUPPRESS)
@@ -266,21 +295,39 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/mnist1d_compare.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     prov = provenance()
     prov["hardware"] = {**hardware(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+    jobs_dir = Path(a.jobs_dir) if a.jobs_dir else out / "mnist1d_compare_jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
     jobs: list[dict[str, Any]] = []
+    reused = 0
     with tempfile.TemporaryDirectory(prefix="mnist1d_compare_") as tmp:
         for seed in range(a.seeds):  # seeds outermost: a cut-short run still has every method on the first seeds
             for m in methods:
+                path = job_path(jobs_dir, m, seed, budget_s)
+                if path.is_file() and not a.fresh:
+                    jobs.append(json.loads(path.read_text()))
+                    reused += 1
+                    print(f"[{datetime.now():%H:%M:%S}] {m} seed {seed}: reused {path.name}", flush=True)
+                    continue
                 print(f"[{datetime.now():%H:%M:%S}] {m} seed {seed}: {a.minutes:g} min", flush=True)
-                jobs.append(launch(m, seed, budget_s, Path(tmp)))
+                load = [round(x, 2) for x in os.getloadavg()]
+                job = launch(m, seed, budget_s, Path(tmp))
+                job.update(commit=prov["commit"], date=provenance()["date"], load_average_at_start=load,
+                           load_average_at_end=[round(x, 2) for x in os.getloadavg()])
+                path.write_text(json.dumps(job, indent=1, default=str))
+                jobs.append(job)
+        todo = [j for j in jobs if not j.get("evaluated")]
         ds = load_dataset({"name": "mnist1d", "split": {"val": 0.1, "seed": 0}})
-        test = ds.read_test("mnist1d_compare")  # the harness's one read of the sealed test split
-        for j in jobs:
+        test = ds.read_test("mnist1d_compare") if todo else None  # this run's one read of the sealed test split
+        for j in todo:
             try:
                 evaluate_job(j, ds, test)
             except Exception as e:
                 j["error"] = f"evaluation: {type(e).__name__}: {e}"[:500]
+            j["evaluated"] = provenance()["date"]
+            job_path(jobs_dir, j["method"], j["seed"], budget_s).write_text(json.dumps(j, indent=1, default=str))
     doc = {"command": command, **prov, "budget_s": budget_s, "seeds": a.seeds, "methods": methods,
-           "test_reads": ds.test_reads,
+           "test_reads": ds.test_reads, "jobs_reused": reused, "jobs_dir": str(jobs_dir),
+           "job_commits": sorted({str(j.get("commit")) for j in jobs}),
            "same_space": comparison(jobs, list(SAME_SPACE), "same space (search_spaces/mnist1d_cnn.yaml), different "
                                     "search machinery, automl's builder and trainer", budget_s, a.seeds, command),
            "out_of_box": comparison(jobs, ["automl-default", *HANDWRITTEN], "automl's shipped space and defaults vs "

@@ -57,3 +57,39 @@ def test_errors_and_empty_jobs_are_counted_not_averaged() -> None:
 def test_automl_alone_is_not_best() -> None:
     jobs = [{"method": "automl-default", "seed": 0, "best": {"test_accuracy": 0.9, "value": 0.9, "reproduced": True}}]
     assert mc.comparison(jobs, list(mc.SAME_SPACE), "w", 60.0, 1, "cmd")["automl_best"] is None
+
+
+def test_jobs_on_disk_are_reused_not_run_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full mode is run in parts: a job whose file exists (same method, seed and budget) is not launched again,
+    and its evaluation is not redone (no second read of the test split for it)."""
+    import automl.data as data
+
+    launched, evaluated = [], []
+    done = {"method": "random", "seed": 0, "budget_s": 60.0, "evaluated": "then", "commit": "abc",
+            "best": {"test_accuracy": 0.9, "value": 0.9, "reproduced": True}}
+    jobs_dir = tmp_path / "mnist1d_compare_jobs"  # the default, OUT/mnist1d_compare_jobs
+    jobs_dir.mkdir()
+    mc.job_path(jobs_dir, "random", 0, 60.0).write_text(__import__("json").dumps(done))
+
+    def fake_launch(m, seed, budget_s, work):
+        launched.append((m, seed))
+        return {"method": m, "seed": seed, "budget_s": budget_s, "trials": []}
+
+    class DS:
+        test_reads = 0
+
+        def read_test(self, who):
+            self.test_reads += 1
+            return None
+
+    monkeypatch.setattr(mc, "launch", fake_launch)
+    monkeypatch.setattr(mc, "evaluate_job", lambda j, ds, test: evaluated.append(j["method"]) or j.update(no_trial=True))
+    monkeypatch.setattr(data, "load_dataset", lambda spec: DS())
+    mc.main(["--minutes", "1", "--seeds", "1", "--methods", "random,automl-default", "--out", str(tmp_path),
+             "--no-summary"])
+    assert launched == [("automl-default", 0)] and evaluated == ["automl-default"]
+    saved = __import__("json").loads(mc.job_path(jobs_dir, "automl-default", 0, 60.0).read_text())
+    assert saved["evaluated"] and saved["no_trial"] and "load_average_at_start" in saved
+    doc = __import__("json").loads((tmp_path / "mnist1d_compare.json").read_text())
+    assert doc["jobs_reused"] == 1 and doc["test_reads"] == 1
+    assert doc["same_space"]["detail"]["random"]["mean"] == pytest.approx(0.9)
