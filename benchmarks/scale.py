@@ -88,13 +88,18 @@ def cli(*args: str, cwd: Path, log: Path | None = None, watch: bool = False, tim
         out = stack.enter_context(open(log, "ab")) if log else subprocess.DEVNULL
         p = psutil.Popen([sys.executable, "-m", "automl.cli.main", *args], cwd=cwd, env=env(), stdout=out,
                          stderr=subprocess.STDOUT)
-    peak, cpu = 0, 0.0
+    peak, cpu, tree_peak, tree_procs, tree_median, last_tree = 0, 0.0, 0, 0, 0, 0.0
     while p.poll() is None:
         if watch:
             with contextlib.suppress(psutil.Error):
                 peak = max(peak, p.memory_info().rss)
                 t = p.cpu_times()
                 cpu = t.user + t.system
+            if time.perf_counter() - last_tree >= 1.0:  # every process the search started (Ray's too): unique memory
+                last_tree = time.perf_counter()
+                sizes = sorted(tree_uss(p))
+                if sizes and sum(sizes) > tree_peak:
+                    tree_peak, tree_procs, tree_median = sum(sizes), len(sizes), sizes[len(sizes) // 2]
         time.sleep(0.2)
         if time.perf_counter() - t0 > timeout:
             p.kill()
@@ -103,11 +108,25 @@ def cli(*args: str, cwd: Path, log: Path | None = None, watch: bool = False, tim
     res = {"seconds": round(wall, 3), "rc": p.returncode, "load": [l0, load()]}
     if watch:
         res.update(driver_cpu_seconds=round(cpu, 2), driver_cpu_share=round(cpu / wall, 3),
-                   driver_peak_rss_mb=round(peak / 2**20, 1))
+                   driver_peak_rss_mb=round(peak / 2**20, 1), tree_peak_uss_mb=round(tree_peak / 2**20, 1),
+                   tree_processes_at_peak=tree_procs, median_process_uss_mb=round(tree_median / 2**20, 1))
     if p.returncode != 0:
         tail = log.read_text()[-2000:] if log else ""
         raise RuntimeError(f"automl {' '.join(args)} exited {p.returncode}:\n{tail}")
     return res
+
+
+def tree_uss(p: Any) -> list[int]:
+    """Unique memory (USS: pages no other process shares, so shared libraries count once, nowhere) of a process
+    and of each of its descendants: what C concurrent Ray workers really cost in RAM."""
+    import psutil
+
+    sizes: list[int] = []
+    with contextlib.suppress(psutil.Error):
+        for q in [p, *p.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                sizes.append(q.memory_full_info().uss)
+    return sizes
 
 
 # --- storages -------------------------------------------------------------------------------------------------
@@ -365,9 +384,33 @@ def concurrency(backend: str, c: int, trials: int, epochs: int, sleep: float, wo
     out = {"concurrent": c, "trials": trials, "trial_seconds": epochs * sleep, "wall_seconds": r["seconds"],
            "search_seconds": round(span, 2), "startup_seconds": round(r["seconds"] - span, 2),
            "ideal_seconds": round(ideal, 2), "overhead_per_trial_s": round(over, 3), "load": r["load"],
-           "driver_cpu_share": r["driver_cpu_share"], "driver_peak_rss_mb": r["driver_peak_rss_mb"]}
+           "driver_cpu_share": r["driver_cpu_share"], "driver_peak_rss_mb": r["driver_peak_rss_mb"],
+           "tree_peak_uss_mb": r["tree_peak_uss_mb"], "tree_processes_at_peak": r["tree_processes_at_peak"],
+           "median_process_uss_mb": r["median_process_uss_mb"]}
     print(f"  {backend} c={c}: {out}", flush=True)
     return out
+
+
+def memory_fits(done: list[dict[str, Any]], c: int) -> dict[str, Any] | None:
+    """Refuses a Ray point whose worker processes cannot fit in this machine's memory, judged from the unique memory
+    per process measured at the largest point already run (the processes at the largest point, plus one median-sized worker per extra concurrent trial):
+    None to go ahead, else the `skipped` record with the measured figures, so that the machine is not driven into
+    the kernel's OOM killer (which may take the benchmark, the shell or the database with it)."""
+    import psutil
+
+    ran = [p for p in done if p.get("tree_processes_at_peak")]
+    if not ran:
+        return None
+    last = max(ran, key=lambda p: p["concurrent"])
+    per_process = last["median_process_uss_mb"]  # at C >= 16 the median process is a trial's worker
+    need = last["tree_peak_uss_mb"] + per_process * (c - last["concurrent"])
+    avail = psutil.virtual_memory().available / 2**20
+    if need <= 0.8 * avail:
+        return None
+    return {"concurrent": c, "skipped": f"needs ~{need / 1024:.1f} GiB ({per_process:.0f} MB unique memory per process "
+            f"of the median process at {last['concurrent']} at once, {last['tree_peak_uss_mb'] / 1024:.1f} GiB in all there, "
+            f"plus one worker per extra trial), {avail / 1024:.1f} GiB available",
+            "estimated_need_mb": round(need), "available_mb": round(avail), "uss_per_process_mb": round(per_process, 1)}
 
 
 def search_span(run: Path, storage: str | None) -> float:
@@ -401,6 +444,8 @@ def summary(res: dict[str, Any]) -> dict[str, Any]:
                 s[f"{backend}.overhead_per_trial_s.{p['concurrent']}"] = p["overhead_per_trial_s"]
                 s[f"{backend}.driver_cpu_share.{p['concurrent']}"] = p["driver_cpu_share"]
                 s[f"{backend}.driver_peak_rss_mb.{p['concurrent']}"] = p["driver_peak_rss_mb"]
+                if p.get("tree_peak_uss_mb"):
+                    s[f"{backend}.all_processes_peak_uss_mb.{p['concurrent']}"] = p["tree_peak_uss_mb"]
     s["before_fix"] = BEFORE
     return s
 
@@ -448,15 +493,16 @@ def markdown(res: dict[str, Any]) -> str:
         if res.get(backend):
             lines += ["", f"## {title}", "",
                       "| concurrent | trials | trial s | wall s | start-up s | search s | ideal s | overhead/trial s | "
-                      "driver CPU | driver MB | load |",
-                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+                      "driver CPU | driver MB | all processes MB (USS) | processes | load |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
             for p in res[backend]:
                 if "skipped" in p:
-                    lines.append(f"| {p['concurrent']} | skipped: {p['skipped']} | | | | | | | | | |")
+                    lines.append(f"| {p['concurrent']} | skipped: {p['skipped']} | | | | | | | | | | | |")
                     continue
                 lines.append(f"| {p['concurrent']} | {p['trials']} | {p['trial_seconds']} | {p['wall_seconds']} | "
                              f"{p['startup_seconds']} | {p['search_seconds']} | {p['ideal_seconds']} | {p['overhead_per_trial_s']} | {p['driver_cpu_share']} | "
-                             f"{p['driver_peak_rss_mb']} | {p['load']} |")
+                             f"{p['driver_peak_rss_mb']} | {p.get('tree_peak_uss_mb', '–')} | "
+                             f"{p.get('tree_processes_at_peak', '–')} | {p['load']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -489,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": dict(storages="sqlite,postgresql,journal", samplers="tpe,random", points="100,1000,10000", k=10,
                       ray="1,16", workers="1,4"),
         "full": dict(storages="sqlite,postgresql,journal", samplers="tpe,random", points="100,300,1000,3000,10000",
-                     k=50, ray="1,4,16,64,128", workers="1,2,4,8,16"),
+                     k=50, ray="1,4,16,64,128,256", workers="1,2,4,8,16"),
     }[mode]
     opt = {key: getattr(a, key) if getattr(a, key) is not None else v for key, v in defaults.items()}
     only = set(a.only.split(","))
@@ -514,9 +560,12 @@ def main(argv: list[str] | None = None) -> int:
                     at = at if kind == "sqlite" or mode != "quick" else None
                     res["growth"].append(growth(kind, sampler, pts, int(opt["k"]), work, log, at))
         if "ray" in only:
-            res["ray"] = [concurrency("ray", c, trials=max(c, 8 if mode == "smoke" else 32),
-                                      epochs=2 if mode == "smoke" else 5, sleep=0.1 if mode == "smoke" else 0.2,
-                                      work=work, log=log) for c in (int(x) for x in opt["ray"].split(","))]
+            res["ray"] = []
+            for c in sorted(int(x) for x in opt["ray"].split(",")):
+                fits = memory_fits(res["ray"], c)
+                res["ray"].append(fits if fits else concurrency(
+                    "ray", c, trials=max(c, 8 if mode == "smoke" else 32), epochs=2 if mode == "smoke" else 5,
+                    sleep=0.1 if mode == "smoke" else 0.2, work=work, log=log))
         if "workers" in only:
             res["workers"] = [concurrency("optuna", c, trials=max(2 * c, 8 if mode == "smoke" else 32),
                                           epochs=2 if mode == "smoke" else 5, sleep=0.1 if mode == "smoke" else 0.2,

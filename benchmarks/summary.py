@@ -139,6 +139,8 @@ def table(doc: dict[str, Any]) -> str:
         v = m.get(key)
         if v:
             val = "; ".join(f"{n} {100 * x['mean']:.2f}±{100 * x['std']:.2f}%" for n, x in v["methods"].items())
+            if len(v["methods"]) < 2:
+                val += " (no other method measured yet: no comparison)"
             rows.append((f"{label} at {v['budget']} ({v['seeds']} seeds)", val,
                          "automl default best" if key == "same_space" else "(reported)",
                          _met(v.get("automl_best")) if key == "same_space" else "n/a", f"`{v['command']}`"))

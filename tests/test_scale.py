@@ -147,3 +147,28 @@ def test_scale_smoke_runs_the_real_cli(tmp_path):
     assert summary["trials_per_s.sqlite.tpe.30"] == p["trials_per_second"]
     run_dir = tmp_path / "work" / "growth_sqlite_tpe" / "res" / "g_sqlite_tpe"
     assert (run_dir / "report.html").exists() and (run_dir / "report.json").exists()
+
+
+def test_a_ray_point_that_cannot_fit_in_memory_is_refused_with_the_measured_figures(monkeypatch):
+    """scale.py refuses a concurrency whose worker processes would exceed this machine's memory (judged from the
+    unique memory measured at the largest point run) instead of driving it into the OOM killer."""
+    import psutil
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import scale
+
+    class VM:
+        available = 20 * 2**30
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: VM())
+    assert scale.memory_fits([], 256) is None  # nothing measured yet: nothing to judge from
+    done = [{"concurrent": 16, "tree_peak_uss_mb": 3000.0, "tree_processes_at_peak": 22, "median_process_uss_mb": 150.0}]
+    assert scale.memory_fits(done, 64) is None  # 3000 + 48 x 150 MB = 10.2 GB fits in 0.8 x 20 GiB
+    refused = scale.memory_fits(done, 256)  # 3000 + 240 x 150 MB = 39 GB does not
+    assert refused["concurrent"] == 256 and refused["estimated_need_mb"] == 3000 + 240 * 150
+    assert "150 MB" in refused["skipped"] and "20.0 GiB available" in refused["skipped"]
+    md = scale.markdown({"mode": "t", "cpus": 2, "ray": [{**done[0], "trials": 32, "trial_seconds": 1.0,
+                         "wall_seconds": 9.0, "startup_seconds": 5.0, "search_seconds": 4.0, "ideal_seconds": 2.0,
+                         "overhead_per_trial_s": 1.0, "driver_cpu_share": 0.1, "driver_peak_rss_mb": 480.0,
+                         "load": [1, 2]}, refused]})
+    assert "| 16 | 32 |" in md and "| 3000.0 | 22 |" in md and "| 256 | skipped: needs" in md
