@@ -248,7 +248,7 @@ def markdown(doc: dict[str, Any]) -> str:
                       f"{verdict[c['automl_best']]} (best: {c['best_method']})."]
         lines.append("")
     lines += ["## jobs", "", "| method | seed | trials in budget | best val | test | reproduced | load avg start / end "
-              "(1 min) | commit | date |", "|---|---|---|---|---|---|---|---|---|"]
+              "(1 min) | commit | ended (UTC) |", "|---|---|---|---|---|---|---|---|---|"]
     for j in doc["jobs"]:
         b = j.get("best") or {}
         val = "—" if b.get("value") is None else f"{100 * b['value']:.2f}%"

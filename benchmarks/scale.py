@@ -392,10 +392,10 @@ def concurrency(backend: str, c: int, trials: int, epochs: int, sleep: float, wo
 
 
 def memory_fits(done: list[dict[str, Any]], c: int) -> dict[str, Any] | None:
-    """Refuses a Ray point whose worker processes cannot fit in this machine's memory, judged from the unique memory
-    per process measured at the largest point already run (the processes at the largest point, plus one median-sized worker per extra concurrent trial):
-    None to go ahead, else the `skipped` record with the measured figures, so that the machine is not driven into
-    the kernel's OOM killer (which may take the benchmark, the shell or the database with it)."""
+    """None when C concurrent Ray trials fit in memory, else the `skipped` record with the measured figures.
+    Estimate: the unique memory of every process at the largest point already run, plus one median process (a
+    trial's worker) per extra concurrent trial, against 80% of what is available; refusing keeps the machine out of
+    the kernel's OOM killer, which may take the benchmark, the shell or the database with it."""
     import psutil
 
     ran = [p for p in done if p.get("tree_processes_at_peak")]
