@@ -518,3 +518,25 @@ def test_trials_a_stopper_ends_are_recorded_and_pending_ones_left_out(tmp_path: 
     assert rec["state"] == "PRUNED" and rec["reason"] == "stopped at epoch 1: the search stalled (--budget auto)"
     assert [r.number for r in stall.added] == [3]  # the stall rule saw the cut trial too
     assert [r.number for r in ledger.ledger_records(tmp_path)] == [3]
+
+
+def test_bohb_records_integer_choices_as_integers_so_the_best_trial_can_be_retrained(tmp_path: Path) -> None:
+    """TuneBOHB sees categorical choices as JSON labels ('16'); the trial trains on the decoded value, and the
+    record must hold that value too, or re-training the best trial fails its schema check (found by
+    benchmarks/mnist1d_compare.py: `kernel_size must be an integer, got '7'`)."""
+    pytest.importorskip("ConfigSpace")
+    pytest.importorskip("hpbandster")
+    from automl.backends.prepare import start_search
+    from automl.space import config_from_params, parse_space
+
+    text = SPACE.format(name="bohbint", epochs=2, batch="{choices: [16, 32]}")
+    path = tmp_path / "bohbint.yaml"
+    path.write_text(text)
+    info = start_search(path, backend="ray", root=tmp_path / "results", trials=3, scheduler="bohb", max_concurrent=1)
+    recs = [r for r in records(info.run_dir) if r.params]
+    assert recs
+    space = parse_space(yaml.safe_load(text), source="bohbint.yaml")
+    for r in recs:
+        assert r.params["training.batch_size"] in (16, 32) and type(r.params["training.batch_size"]) is int, r.params
+        assert r.params["model.dense_blocks.0.activation"] in ("relu", "tanh"), r.params
+        config_from_params(space.space, r.params)

@@ -130,6 +130,7 @@ def record_from_rows(number: int, params: dict[str, Any], rows: list[dict[str, A
                      error: str = "", num_failures: int = 0) -> TrialRecord:
     """One trial's Tune results (its result.json rows) -> TrialRecord. `status` is Tune's trial status."""
     mine = [r for r in rows if r.get("automl_kind") in ("epoch", "final")]
+    params = next((r["automl_params"] for r in mine if r.get("automl_params")), params)  # BOHB: decoded labels
     final = next((r for r in reversed(mine) if r.get("automl_kind") == "final"), None)
     last = mine[-1] if mine else {}
     history = _history(mine, final)

@@ -201,6 +201,8 @@ def ray_trainable(config: dict[str, Any], data: Any = None, ctx: TrialContext | 
     except Exception as e:  # params that do not fit the space (e.g. a perturbation gone wrong)
         cfg = None
         bad = f"{type(e).__name__}: {e}"
+    if ctx.bohb_choices is not None:  # Tune's config holds BOHB's JSON labels; rows carry the decoded params
+        base["automl_params"] = params
     base["max_epochs"] = int((cfg or {}).get("training", {}).get("max_epochs") or 20)
     reporter = TuneReporter(base, ctx.metric, ctx.direction, resume_epoch, ctx.checkpointing, params)
     t_run = time.perf_counter()
