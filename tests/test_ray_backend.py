@@ -524,9 +524,7 @@ def test_bohb_records_integer_choices_as_integers_so_the_best_trial_can_be_retra
     """TuneBOHB sees categorical choices as JSON labels ('16'); the trial trains on the decoded value, and the
     record must hold that value too, or re-training the best trial fails its schema check (found by
     benchmarks/mnist1d_compare.py: `kernel_size must be an integer, got '7'`)."""
-    pytest.importorskip("ConfigSpace")
-    pytest.importorskip("hpbandster")
-    from automl.backends.prepare import start_search
+    from automl.backends.prepare import start_search  # ConfigSpace + hpbandster come with the `test` extra
     from automl.space import config_from_params, parse_space
 
     text = SPACE.format(name="bohbint", epochs=2, batch="{choices: [16, 32]}")
