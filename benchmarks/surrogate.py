@@ -53,17 +53,21 @@ NOTES = [
     "close to random search with early stopping. Speed-ups of 20-55x (BOHB's paper) come from budgets "
     "of hundreds of full trainings; `--budget-trainings N` runs a larger budget (cost grows about linearly; BOHB's "
     "KDE dominates).",
-    "- automl-proposed (`startup_trials: 3`) was picked on the development tasks in "
-    "`surrogate.tuning.md`, measured before Optuna studies were named (an unnamed study's random name made "
-    "Hyperband's bracket assignment random); in this table it is rerun with named studies like every other run.",
+    "- automl's default prunes from epoch 3 (`min_epochs: 3`) since 2026-12-05; before, from epoch 1. The change "
+    "was picked on the development tasks only (`surrogate.defaults_dev_b5.md`, `surrogate.defaults_dev_b20.md`: "
+    "'me3' there is today's default, 'automl-default' there the old one). automl-proposed (`startup_trials: 3` "
+    "on top of today's default) was first picked in `surrogate.tuning.md` (development tasks, before Optuna "
+    "studies were named); in this table it is rerun like every other run.",
     "- The any-time figures are in epochs; 'speed-up in sim. time' uses the surrogate's predicted seconds "
     "(the same definition, with simulated seconds instead of epochs).",
 ]
 # A proposal for automl's defaults, tuned on the development tasks only (see benchmarks/README.md): settings
 # a space's `search:` block (OptunaSettings) takes, plus "patience" for the trainer's early stopping.
-# Picked on the 10 development tasks, 30 seeds, 9 variants (results/benchmarks/surrogate.tuning.md, measured
-# before the study-name fix, with Hyperband's brackets assigned at random): fewer random startup trials let TPE
-# model the space within a small budget. Rerun with named studies, its dev edge did not hold (see surrogate.md).
+# History: startup_trials 3 was picked on the development tasks at a budget of 5 trainings
+# (results/benchmarks/surrogate.tuning.md, before the study-name fix). On 2026-12-05 the default's first rung
+# moved from min_epochs 1 to 3 (results/benchmarks/surrogate.defaults_dev_b{5,20}.md, development tasks, 10 seeds:
+# "me3" there); "me3st3" (both) ranked first at both budgets there but its edge over min_epochs 3 alone was within
+# the noise, so only min_epochs became a default and startup_trials 3 stays a proposal.
 PROPOSED: dict[str, Any] = {"startup_trials": 3}
 
 

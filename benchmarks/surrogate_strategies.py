@@ -103,7 +103,7 @@ def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: i
             else:
                 since += 1
             trial.report(acc, epoch)
-            if trial.should_prune():
+            if trial.should_prune() and epoch < MAX_EPOCH:  # as Trainer.fit: a stop after the last epoch is moot
                 pruned = True
                 break
             if patience > 0 and since >= patience:

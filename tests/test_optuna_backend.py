@@ -141,8 +141,9 @@ def test_grid_sampler_runs_the_whole_tiny_grid(tmp_path):
 
 @pytest.mark.parametrize("pruner", PRUNERS.names())  # every registered pruner, so a new one is tested here
 def test_pruner_end_to_end(tmp_path, pruner):
-    """5 trials of up to 3 epochs: every trial finishes COMPLETE or PRUNED (a pruned one stopped early)."""
-    space = write_space(tmp_path, training={"max_epochs": 3})
+    """5 trials of up to 3 epochs: every trial finishes COMPLETE or PRUNED (a pruned one stopped early). First rung
+    at epoch 1 (`min_epochs: 1`; the default 3 would leave no rung before the last epoch of so short a trial)."""
+    space = write_space(tmp_path, training={"max_epochs": 3}, search={"min_epochs": 1})
     search(space, tmp_path, "--trials", 5, "--sampler", "random", "--pruner", pruner, "--seed", 2)
     run = tmp_path / "tiny"
     trials = trials_of(run)

@@ -269,7 +269,9 @@ class Trainer:
             else:
                 since_improvement += 1
 
-            if self.reporter.report(epoch, dict(metrics)) == Decision.STOP:
+            # Every epoch is reported (the pruner's record), but a STOP after the last epoch stops nothing: the
+            # trial has trained in full and stays complete (a first rung at max_epochs would otherwise mark it pruned).
+            if self.reporter.report(epoch, dict(metrics)) == Decision.STOP and epoch < self.max_epochs:
                 stop_reason = "reporter"
                 break
             if self.patience > 0 and since_improvement >= self.patience:
