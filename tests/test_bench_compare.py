@@ -54,6 +54,25 @@ def test_errors_and_empty_jobs_are_counted_not_averaged() -> None:
     assert "ray-asha" not in c["detail"]  # methods that did not run are not listed
 
 
+def test_differences_are_paired_by_seed_with_a_t_interval() -> None:
+    """Only seeds both methods measured are paired; the interval is mean +- t(0.975, n-1) * sd / sqrt(n)."""
+    def job(m: str, seed: int, acc: float) -> dict:
+        return {"method": m, "seed": seed, "best": {"test_accuracy": acc, "value": acc, "reproduced": True}}
+
+    jobs = [job("automl-default", 0, 0.98), job("automl-default", 1, 0.99), job("automl-default", 2, 0.97),
+            job("random", 0, 0.99), job("random", 1, 0.99), job("random", 2, 0.99), job("optuna-tpe", 1, 0.95),
+            {"method": "optuna-tpe", "seed": 0, "error": "crashed"}]
+    v = mc.comparison(jobs, list(mc.SAME_SPACE), "w", 60.0, 3, "cmd")["vs_automl"]
+    assert set(v) == {"random", "optuna-tpe"}
+    assert v["random"]["seeds"] == [0, 1, 2] and v["random"]["mean"] == pytest.approx(0.01)
+    half = 4.302652729911275 * 0.01 / 3 ** 0.5  # diffs 0.01, 0.00, 0.02: sd 0.01
+    assert v["random"]["ci95"] == pytest.approx([0.01 - half, 0.01 + half])
+    assert v["optuna-tpe"]["seeds"] == [1] and v["optuna-tpe"]["ci95"] is None  # one pair: no interval
+    assert "95% t interval" in mc.markdown({"command": "c", "date": "d", "commit": "0" * 12, "hardware": {
+        "cores": 2, "cpu": "x", "load_average_at_start": [0]}, "jobs": [], "same_space": mc.comparison(
+        jobs, list(mc.SAME_SPACE), "w", 60.0, 3, "cmd")})
+
+
 def test_automl_alone_is_not_best() -> None:
     jobs = [{"method": "automl-default", "seed": 0, "best": {"test_accuracy": 0.9, "value": 0.9, "reproduced": True}}]
     assert mc.comparison(jobs, list(mc.SAME_SPACE), "w", 60.0, 1, "cmd")["automl_best"] is None
