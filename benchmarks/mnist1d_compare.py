@@ -205,9 +205,10 @@ def aggregate(jobs: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
 
 
 def paired_vs_automl(jobs: list[dict[str, Any]], methods: list[str]) -> dict[str, Any]:
-    """Per method: test accuracy minus automl-default's, paired by seed (the same data split and seed index), with a
-    two-sided 95% Student-t interval over the seeds both measured. With 3 seeds the interval is wide: it says
-    whether a gap in the means is more than the seed-to-seed noise, which the means alone cannot."""
+    """Per method: test accuracy minus automl-default's, paired by seed index (the search's seed; the data split is
+    the same for every job), with a two-sided 95% Student-t interval over the seeds both measured. The pairing adds
+    little (the jobs are independent searches), but the interval says whether a gap in the means is more than the
+    seed-to-seed noise, which the means alone cannot. scipy comes with scikit-learn (a dependency)."""
     from scipy import stats
 
     def by_seed(m: str) -> dict[int, float]:
@@ -267,7 +268,7 @@ def markdown(doc: dict[str, Any]) -> str:
             lines.append(f"| {m} | {acc} | {val} | {tib} | {len(v['seeds'])} | {v['errors']} | {v['no_trial']} | "
                          f"{v['not_reproduced']} |")
         if c.get("vs_automl"):
-            lines += ["", "Test accuracy minus automl-default's, paired by seed (mean, two-sided 95% t interval over "
+            lines += ["", "Test accuracy minus automl-default's, paired by seed index (mean, two-sided 95% t interval over "
                       "the seeds; an interval that holds 0 is a gap the seeds cannot tell from noise; the test split "
                       "has 1000 signals, so one signal is 0.1 point and a 99% accuracy has a binomial standard error "
                       "of about 0.3 point):", "", "| method | difference (points) | 95% interval | per seed |",

@@ -174,7 +174,7 @@ def storage_url(kind: str, folder: Path) -> Iterator[str | None]:
 
 def prefill(url: str, study_name: str, n_total: int, seed: int) -> float:
     """Add trials until the study holds `n_total`: copies of a real trial's attributes with fresh random params
-    and their replayed curves (7 in 10 pruned after 1-3 epochs, as the real searches here end), the rows a
+    and their replayed curves (7 in 10 pruned after 1-3 epochs, as the real searches here ended with the first rung at epoch 1), the rows a
     search would have written. Returns the seconds it took."""
     import optuna
 

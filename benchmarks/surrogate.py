@@ -57,7 +57,8 @@ NOTES = [
     "was picked on the development tasks only (`surrogate.defaults_dev_b5.md`, `surrogate.defaults_dev_b20.md`: "
     "'me3' there is today's default, 'automl-default' there the old one). automl-proposed (`startup_trials: 3` "
     "on top of today's default) was first picked in `surrogate.tuning.md` (development tasks, before Optuna "
-    "studies were named); in this table it is rerun like every other run.",
+    "studies were named); in this table both are rerun for today's default (`--rerun automl-default,automl-proposed`), "
+    "the other strategies' runs are reused.",
     "- The any-time figures are in epochs; 'speed-up in sim. time' uses the surrogate's predicted seconds "
     "(the same definition, with simulated seconds instead of epochs).",
 ]

@@ -160,6 +160,18 @@ def test_pruner_end_to_end(tmp_path, pruner):
     assert rep["budget"]["settings"]["pruner"] == pruner and rep["test_reads"] == 1
 
 
+def test_a_trial_the_pruner_stops_at_its_last_epoch_is_complete(tmp_path):
+    """Successive halving whose only rung is the last epoch (min_epochs = max_epochs = 2): every trial trained in
+    full, so each is COMPLETE with its value (a PRUNED trial would be lost to TPE's model and to selection)."""
+    space = write_space(tmp_path, search={"min_epochs": 2})
+    search(space, tmp_path, "--trials", 6, "--sampler", "random", "--pruner", "successive_halving", "--seed", 1,
+           "--no-finalize")
+    trials = trials_of(tmp_path / "tiny")
+    assert states(trials) == ["COMPLETE"] * 6, [t.user_attrs.get("reason") for t in trials]
+    assert all(t.user_attrs["epochs_run"] == 2 and t.value is not None for t in trials)
+    assert all(sorted(t.intermediate_values) == [1, 2] for t in trials)  # the last epoch was still reported
+
+
 # --- 2. budgets -----------------------------------------------------------------------------------------------
 
 def test_budget_max_total_epochs_stops_the_search(tmp_path):

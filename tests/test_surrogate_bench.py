@@ -29,7 +29,6 @@ if not (DATA / "lcbench" / "model.onnx").is_file():
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import surrogate  # noqa: E402
 import surrogate_lcbench  # noqa: E402
-import surrogate_paired  # noqa: E402
 import surrogate_strategies  # noqa: E402
 
 sys.path.remove(str(ROOT / "benchmarks"))
@@ -126,21 +125,3 @@ def test_quick_mode_writes_the_summary_keys(tmp_path: Path) -> None:
     assert isinstance(sur["rank_of_default"], int) and 1 <= sur["rank_of_default"] <= sur["strategies_ranked"]
     assert sur["speedup_vs_random_median"] > 0 and sur["hardware"]["cores"] >= 1
 
-
-def test_paired_gain_counts_each_task_seed_once_and_matches_the_committed_default_choice():
-    """default minus variant per (task, seed): 2 wins, 1 loss, 1 tie here; random search is not a variant. On the
-    committed development-task runs that chose min_epochs 3, the figures benchmarks/README.md quotes."""
-    runs = [{"strategy": n, "task": t, "seed": s, "final": v} for n, t, s, v in [
-        ("automl-default", "a", 0, 5.0), ("automl-default", "a", 1, 4.0), ("automl-default", "b", 0, 3.0),
-        ("automl-default", "b", 1, 2.0), ("v", "a", 0, 4.0), ("v", "a", 1, 1.0), ("v", "b", 0, 4.0),
-        ("v", "b", 1, 2.0), ("v", "c", 0, 0.0), ("random", "a", 0, 9.0)]]
-    r = surrogate_paired.paired(runs)
-    assert set(r) == {"v"} and r["v"]["pairs"] == 4  # task c has no default run to pair with
-    assert (r["v"]["wins"], r["v"]["losses"], r["v"]["ties"]) == (2, 1, 1)
-    assert r["v"]["mean_gain"] == pytest.approx((1 + 3 - 1 + 0) / 4)
-    assert r["v"]["se"] == pytest.approx(np.std([1, 3, -1, 0], ddof=1) / 2)
-    for budget, gain, se in (("b5", 0.88, 0.36), ("b20", 0.84, 0.28)):
-        f = ROOT / "results" / "benchmarks" / f"surrogate.defaults_dev_{budget}.runs.json.gz"
-        with gzip.open(f, "rt") as fh:
-            me3 = surrogate_paired.paired(json.load(fh))["me3"]
-        assert me3["pairs"] == 100 and round(me3["mean_gain"], 2) == gain and round(me3["se"], 2) == se

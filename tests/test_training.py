@@ -690,17 +690,6 @@ def test_reporter_stop_is_obeyed():
     res = train(TinyNet(d, out), {"max_epochs": 10, "patience": 0}, tr, va, "binary", reporter=rep, seed=0)
     assert res.stop_reason == "reporter" and res.epochs_run == 2
     assert [e for e, _ in rep.history] == [1, 2]
-
-
-def test_a_stop_after_the_last_epoch_leaves_the_trial_complete():
-    """A pruner whose rung is the last epoch (min_epochs == max_epochs) says STOP after a trial has trained in
-    full: the epoch is still reported, but the trial ends as max_epochs, not as stopped by the reporter."""
-    tr, va, d, out = task_splits("binary", n=64)
-    torch.manual_seed(0)
-    rep = RecordingReporter(stop_after=3)
-    res = train(TinyNet(d, out), {"max_epochs": 3, "patience": 0}, tr, va, "binary", reporter=rep, seed=0)
-    assert res.stop_reason == "max_epochs" and res.epochs_run == 3
-    assert [e for e, _ in rep.history] == [1, 2, 3]
     assert rep.history[1][1]["val_auroc"] == res.history[1]["val_auroc"]
 
     class StopOnBadAuroc:
@@ -717,6 +706,17 @@ def test_a_stop_after_the_last_epoch_leaves_the_trial_complete():
         seed=0,
     )
     assert res.epochs_run == 3 and res.stop_reason == "reporter"
+
+
+def test_a_stop_after_the_last_epoch_leaves_the_trial_complete():
+    """A pruner whose rung is the last epoch (min_epochs == max_epochs) says STOP after a trial has trained in
+    full: the epoch is still reported, but the trial ends as max_epochs, not as stopped by the reporter."""
+    tr, va, d, out = task_splits("binary", n=64)
+    torch.manual_seed(0)
+    rep = RecordingReporter(stop_after=3)
+    res = train(TinyNet(d, out), {"max_epochs": 3, "patience": 0}, tr, va, "binary", reporter=rep, seed=0)
+    assert res.stop_reason == "max_epochs" and res.epochs_run == 3
+    assert [e for e, _ in rep.history] == [1, 2, 3]
 
 
 def test_nan_loss_raises_trial_failed():

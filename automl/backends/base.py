@@ -42,7 +42,9 @@ class SearchSettings:
     trial_timeout: float | None = None  # seconds; a trial past it is stopped and recorded as failed
     threads: int | None = None  # torch threads per trial (default: the backend's share of the cores)
     trials_per_gpu: int = 1
-    # First rung of every pruner/scheduler (Hyperband, ASHA, median grace). 3, not 1: one epoch of a noisy
+    # First rung of the Optuna pruners (hyperband, successive halving, median/percentile warm-up) and of Ray's asha
+    # and median grace period (Ray's hyperband and bohb have their own); with max_epochs <= min_epochs no rung falls
+    # before the last epoch, so nothing is pruned (lower it for spaces of very short trials). 3, not 1: one epoch of a noisy
     # metric is a poor basis for stopping a trial (results/benchmarks/surrogate.defaults_dev_b{5,20}.md: min_epochs
     # 3 beat 1 on the LCBench development tasks at budgets of 5 and 20 trainings, in speed-up and in final regret).
     min_epochs: int = 3

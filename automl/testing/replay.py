@@ -82,7 +82,7 @@ class ReplayModel(nn.Module):
             value = metrics[objective_metric]
             if best is None or sign * value > sign * best[0]:
                 best = (value, epoch, dict(metrics))
-            if reporter.report(epoch, dict(metrics)) == Decision.STOP:
+            if reporter.report(epoch, dict(metrics)) == Decision.STOP and epoch < epochs:  # as Trainer.fit
                 stop_reason = "reporter"
                 break
         assert best is not None
