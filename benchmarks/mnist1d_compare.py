@@ -237,11 +237,11 @@ def comparison(jobs: list[dict[str, Any]], methods: list[str], what: str, budget
     agg = aggregate(jobs, methods)
     means = {m: v["mean"] for m, v in agg.items() if v["mean"] is not None}
     best = max(means, key=means.get) if means else None
-    return {"what": what, "vs_automl": paired_vs_automl(jobs, methods), "budget": f"{budget_s / 60:g} min wall", "budget_s": budget_s, "seeds": seeds,
+    return {"what": what, "budget": f"{budget_s / 60:g} min wall", "budget_s": budget_s, "seeds": seeds,
             "methods": {m: v for m, v in agg.items() if v["mean"] is not None}, "detail": agg, "best_method": best,
             # a comparison needs two sides: automl alone is not "best"
             "automl_best": best == "automl-default" if "automl-default" in means and len(means) > 1 else None,
-            "command": command}
+            "vs_automl": paired_vs_automl(jobs, methods), "command": command}
 
 
 def markdown(doc: dict[str, Any]) -> str:

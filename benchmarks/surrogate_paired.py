@@ -14,6 +14,7 @@ import argparse
 import gzip
 import json
 import math
+import statistics
 from pathlib import Path
 
 
@@ -24,9 +25,8 @@ def paired(runs: list[dict], base: str = "automl-default") -> dict[str, dict[str
         d = [final[(base, t, s)] - v for (n, t, s), v in final.items() if n == name and (base, t, s) in final]
         if not d:
             continue
-        mean = sum(d) / len(d)
-        sd = math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1)) if len(d) > 1 else math.nan
-        out[name] = {"pairs": len(d), "mean_gain": mean, "se": sd / math.sqrt(len(d)),
+        sd = statistics.stdev(d) if len(d) > 1 else math.nan
+        out[name] = {"pairs": len(d), "mean_gain": statistics.fmean(d), "se": sd / math.sqrt(len(d)),
                      "wins": sum(x > 0 for x in d), "losses": sum(x < 0 for x in d), "ties": sum(x == 0 for x in d)}
     return out
 
