@@ -1,0 +1,210 @@
+"""How many random trials before TPE's model takes over, checked on real training with automl's shipped spaces.
+
+    python benchmarks/startup_real.py                      # digits_cnn and hemolytic_token_cnn, 16 seeds: ~40 min
+    python benchmarks/startup_real.py --spaces digits_cnn --seeds 2 --out /tmp/st   # a minute or two
+
+The surrogate suite (LCBench: 7 hyperparameters) picked `startup_trials: 3` on its development tasks, but automl's
+real spaces have 20+ conditional hyperparameters, where a model fitted on 3 trials could lead the search astray.
+This runs each shipped space as it is (its own `search:` block: sampler, pruner, 30 trials) with only
+`startup_trials` changed, for each setting and seed, through the CLI (`automl search --no-finalize --threads 1`;
+`--jobs` searches side by side). The budget is the number of trials, so load on the machine does not change
+the results: with one worker and one thread the same seed gives the same search.
+
+What is compared, paired by seed, each setting against the first one (`--settings`, default 10 = the old default):
+- `best`: the search's best validation score (its objective, what the user gets) -- the decision figure;
+- `after_startup`: the mean validation score of trials number >= the largest startup count (trials 11-30 by
+  default: every setting's model is proposing by then), a pruned trial counted at its best reported epoch. It
+  asks whether the model's proposals are good, which the best alone (often saturated) cannot.
+The test split is not read: no finalize.
+
+Each finished search is kept under `--work` (a study of `trials` finished trials is reused, not run again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from summary import provenance  # noqa: E402
+
+
+def space_variant(name: str, startup: int, folder: Path) -> Path:
+    """The shipped space with `search.startup_trials` set; a relative dataset path made absolute (the copy lives
+    elsewhere)."""
+    src = ROOT / "search_spaces" / f"{name}.yaml"
+    doc = yaml.safe_load(src.read_text())
+    doc.setdefault("search", {})["startup_trials"] = startup
+    ds = doc.get("dataset", {})
+    if isinstance(ds.get("path"), str) and not os.path.isabs(ds["path"]):
+        ds["path"] = str((src.parent / ds["path"]).resolve())
+    out = folder / f"{name}-st{startup}.yaml"
+    out.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return out
+
+
+def read_study(run_dir: Path) -> dict[str, Any] | None:
+    """The finished trials of one search: number, validation score (a pruned trial: its best reported epoch)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    db = run_dir / "study.db"
+    if not db.is_file():
+        return None
+    url = f"sqlite:///{db}"
+    names = optuna.get_all_study_names(url)
+    if not names:
+        return None
+    study = optuna.load_study(study_name=names[0], storage=url)
+    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+    rows = []
+    for t in sorted(study.trials, key=lambda t: t.number):
+        if t.state.name == "COMPLETE":
+            v = float(t.value)
+        elif t.state.name == "PRUNED" and t.intermediate_values:
+            v = sign * max(sign * x for x in t.intermediate_values.values())
+        elif t.state.name == "FAIL":
+            v = math.nan
+        else:
+            continue
+        rows.append({"number": t.number, "state": t.state.name, "value": v, "n_params": len(t.params)})
+    return {"direction": "maximize" if sign > 0 else "minimize", "trials": rows}
+
+
+def run_one(space: Path, run_root: Path, study: str, seed: int, trials: int) -> dict[str, Any]:
+    run_dir = run_root / study
+    got = read_study(run_dir)
+    if got and len(got["trials"]) >= trials:
+        return {**got, "reused": True}
+    if run_dir.exists():  # an interrupted search: start it again from scratch
+        import shutil
+
+        shutil.rmtree(run_dir)
+    cmd = [sys.executable, "-m", "automl.cli.main", "search", str(space), "--seed", str(seed), "--study", study,
+           "--results-dir", str(run_root), "--no-finalize", "--threads", "1"]
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    got = read_study(run_dir)
+    assert got is not None
+    return {**got, "reused": False, "wall_s": time.time() - t0}
+
+
+def summarize(runs: dict[str, dict[int, dict[str, Any]]], settings: list[int]) -> dict[str, Any]:
+    from scipy import stats
+
+    cut = max(settings)
+    sign = 1.0 if next(iter(runs[str(settings[0])].values()))["direction"] == "maximize" else -1.0
+
+    def best(r: dict[str, Any]) -> float:
+        return sign * max(sign * t["value"] for t in r["trials"] if not math.isnan(t["value"]))
+
+    def after(r: dict[str, Any]) -> float:
+        return statistics.fmean(t["value"] for t in r["trials"] if t["number"] >= cut and not math.isnan(t["value"]))
+
+    base = runs[str(settings[0])]
+    out: dict[str, Any] = {}
+    for k in settings:
+        mine = runs[str(k)]
+        row: dict[str, Any] = {"seeds": sorted(mine)}
+        for fname, f in (("best", best), ("after_startup", after)):
+            vals = [f(mine[s]) for s in sorted(mine)]
+            row[fname] = {"mean": statistics.fmean(vals), "values": vals}
+            if k == settings[0]:
+                continue
+            seeds = sorted(set(mine) & set(base))
+            d = [sign * (f(mine[s]) - f(base[s])) for s in seeds]  # > 0: this setting is better
+            mean = statistics.fmean(d)
+            half = stats.t.ppf(0.975, len(d) - 1) * statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else math.nan
+            row[fname].update(diff_vs_first=mean, ci95=[mean - half, mean + half],
+                              wins=sum(x > 0 for x in d), losses=sum(x < 0 for x in d), ties=sum(x == 0 for x in d))
+        out[str(k)] = row
+    return out
+
+
+def write_markdown(doc: dict[str, Any], path: Path) -> None:
+    first = doc["settings"][0]
+    lines = ["# `startup_trials` on real training: automl's shipped spaces", "",
+             f"`{doc['command']}` · commit `{doc['commit']}` · {doc['date']} · {doc['hardware'].get('cpu')} "
+             f"({doc['hardware'].get('cores')} cores) · {doc['wall_s']:.0f} s", "",
+             "Each space as shipped (its `search:` block, its trial budget) with only `startup_trials` changed; one "
+             "worker, one torch thread; seeds paired. `best` = the search's best validation score (its objective); "
+             f"`after startup` = mean validation score of trials numbered >= {max(doc['settings'])} (a pruned trial at "
+             "its best reported epoch). Differences: this setting minus "
+             f"startup_trials {first}, in the objective's units (> 0: better), mean and two-sided 95% t interval "
+             "over seeds; wins / losses / ties by seed. The test split is never read.", ""]
+    for name, res in doc["spaces"].items():
+        lines += [f"## {name} ({res['metric']}, {res['trials']} trials, {res['n_params']})", "",
+                  "| startup_trials | seeds | best (mean) | best: difference [95% interval] (w/l/t) "
+                  "| after startup (mean) | after startup: difference [95% interval] (w/l/t) |",
+                  "|---|---|---|---|---|---|"]
+        for k, row in res["by_setting"].items():
+            cells = []
+            for f in ("best", "after_startup"):
+                r = row[f]
+                cells.append(f"{r['mean']:.4f}")
+                cells.append("—" if "diff_vs_first" not in r else
+                             f"{r['diff_vs_first']:+.4f} [{r['ci95'][0]:+.4f}, {r['ci95'][1]:+.4f}] "
+                             f"({r['wins']}/{r['losses']}/{r['ties']})")
+            lines.append(f"| {k} | {len(row['seeds'])} | " + " | ".join(cells) + " |")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spaces", default="digits_cnn,hemolytic_token_cnn", help="shipped spaces (search_spaces/NAME.yaml)")
+    ap.add_argument("--settings", default="10,3", help="startup_trials values; the first is the reference")
+    ap.add_argument("--seeds", type=int, default=16, help="seeds 1..N per space and setting")
+    ap.add_argument("--jobs", type=int, default=2, help="searches side by side (one thread each)")
+    ap.add_argument("--work", default="/tmp/automl_startup_real", help="run folders (reused when finished)")
+    ap.add_argument("--out", default=str(ROOT / "results" / "benchmarks"), help="writes startup_real.{json,md} there")
+    a = ap.parse_args(argv)
+    settings = [int(x) for x in a.settings.split(",")]
+    work = Path(a.work)
+    (work / "spaces").mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    prov = provenance()
+    doc: dict[str, Any] = {"command": "python benchmarks/startup_real.py" + "".join(f" {x}" for x in (argv or sys.argv[1:])),
+                           **prov, "settings": settings, "seeds": a.seeds, "spaces": {}}
+    from automl.space import load_space
+
+    for name in a.spaces.split(","):
+        paths = {k: space_variant(name, k, work / "spaces") for k in settings}
+        sp = load_space(paths[settings[0]])
+        jobs = [(k, s) for s in range(1, a.seeds + 1) for k in settings]
+        with ThreadPoolExecutor(a.jobs) as ex:
+            got = list(ex.map(lambda ks: run_one(paths[ks[0]], work / name, f"st{ks[0]}-s{ks[1]}", ks[1],
+                                                 sp.search.get("trials", 30)), jobs))
+        runs: dict[str, dict[int, dict[str, Any]]] = {}
+        for (k, s), r in zip(jobs, got, strict=True):
+            runs.setdefault(str(k), {})[s] = r
+        sizes = [t["n_params"] for r in got for t in r["trials"]]
+        doc["spaces"][name] = {"metric": sp.objective.metric, "trials": sp.search.get("trials", 30),
+                               "n_params": f"{min(sizes)}-{max(sizes)} hyperparameters per trial (conditional)",
+                               "runs": runs, "by_setting": summarize(runs, settings)}
+        print(f"{name}: done, {time.time() - t0:.0f} s", flush=True)
+    doc["wall_s"] = time.time() - t0
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "startup_real.json").write_text(json.dumps(doc, indent=1))
+    write_markdown(doc, out / "startup_real.md")
+    print((out / "startup_real.md").read_text())
+    return doc
+
+
+if __name__ == "__main__":
+    main()
