@@ -228,6 +228,22 @@ def test_same_seed_same_configs_other_seed_other_configs(tmp_path):
     assert len({json.dumps(p, sort_keys=True) for p in a}) == 4
 
 
+def test_the_default_tpe_models_from_the_fourth_trial(tmp_path):
+    """The default `startup_trials` is 3 (benchmarks/startup_real.py): TPE's first 3 trials are its random
+    startup, the very configs a RandomSampler with the same seed draws, and the 4th comes from its model. With
+    Optuna's 10 the 4th would still be the random one."""
+    space = write_space(tmp_path)  # no startup_trials in the space: the default
+
+    def configs(sampler: str) -> list[dict]:
+        search(space, tmp_path, "--trials", 4, "--sampler", sampler, "--pruner", "none", "--seed", 3,
+               "--no-finalize", study=sampler)
+        return [t.params for t in trials_of(tmp_path / sampler, sampler)]
+
+    tpe, rnd = configs("tpe"), configs("random")
+    assert tpe[:3] == rnd[:3]
+    assert tpe[3] != rnd[3]
+
+
 # --- 4. worker processes --------------------------------------------------------------------------------------
 
 def test_two_workers_share_the_sqlite_storage(tmp_path):

@@ -49,7 +49,10 @@ class SearchSettings:
     # 3 beat 1 on the LCBench development tasks at budgets of 5 and 20 trainings, in speed-up and in final regret).
     min_epochs: int = 3
     reduction_factor: int = 3
-    startup_trials: int = 10
+    # Random trials before TPE's model takes over. 3, not Optuna's 10: with pruning a search of 30 trials used a third
+    # of its budget at random (results/benchmarks/surrogate.defaults_dev_b{5,20}.md, development tasks: 'me3st3' ranked
+    # first at both budgets; benchmarks/real_startup.py on two shipped 20+-parameter spaces: no loss, a gain on one).
+    startup_trials: int = 3
     budget: str | None = None  # "auto": stop once the best-so-far has stalled (automl.backends.autostop), capped
     stall_tolerance: float | None = None  # --budget auto: the noise a gain must beat (default: estimated)
     stall_window: int | None = None  # --budget auto: finished trials the gain is measured over (default 20)
