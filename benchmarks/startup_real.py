@@ -187,8 +187,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sp = load_space(paths[settings[0]])
         jobs = [(k, s) for s in range(1, a.seeds + 1) for k in settings]
         with ThreadPoolExecutor(a.jobs) as ex:
-            got = list(ex.map(lambda ks: run_one(paths[ks[0]], work / name, f"st{ks[0]}-s{ks[1]}", ks[1],
-                                                 sp.search.get("trials", 30)), jobs))
+            trials = sp.search.get("trials", 30)
+            got = list(ex.map(lambda ks, paths=paths, root=work / name, trials=trials: run_one(
+                paths[ks[0]], root, f"st{ks[0]}-s{ks[1]}", ks[1], trials), jobs))
         runs: dict[str, dict[int, dict[str, Any]]] = {}
         for (k, s), r in zip(jobs, got, strict=True):
             runs.setdefault(str(k), {})[s] = r

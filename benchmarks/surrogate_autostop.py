@@ -147,7 +147,8 @@ def write_md(res: dict[str, Any], path: Path) -> None:
               "paid more regret than a fixed window for the same saving). First picked as 30 when the default "
               "strategy's first pruning rung was epoch 1 (then 0.26 points for 20% saved); re-picked as 20 by the same "
               "rule on 2026-12-05 after that rung moved to epoch 3 (trials cost more epochs, fewer finish within the "
-              "cap: 30 saved only 4%; 20: 0.18 points for 12%; 10: 0.96 points). The held-out rows measure that "
+              "cap: 30 saved only 4%; 20: 0.18 points for 12%; 10: 0.96 points). With 3 startup trials (the default "
+              "since later that day) the same rule still gives 20 (the table above). The held-out rows measure that "
               "choice on tasks it was not picked on.",
               f"Mean best validation error at the cap: {res['aggregate']['default 0.3pt'].get('dev', {}).get('final_val_error_mean', float('nan')):.2f}% "
               "(dev).", ""]
