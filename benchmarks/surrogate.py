@@ -48,18 +48,19 @@ NOTES = [
     "- BOHB and DEHB train every (configuration, budget) from scratch, as their packages do, and pay the whole "
     "budget each time; the pruning strategies (automl, Optuna Hyperband, ASHA) continue a trial and pay each epoch once.",
     "- The budget is small (5 trainings' worth of epochs): plain TPE (5 full trials) never leaves its 10 random "
-    "startup trials, automl's default (about 19 trials with pruning and early stopping) models from its 4th "
-    "trial on, and a 3-bracket Hyperband prunes little until several trials share a bracket. Speed-ups of "
-    "20-55x (BOHB's paper) come from budgets of hundreds of full trainings; `--budget-trainings N` runs a larger "
-    "budget (cost grows about linearly; BOHB's KDE dominates).",
-    "- automl's default prunes from epoch 3 (`min_epochs: 3`) since 2026-12-05 (before: from epoch 1) and starts "
-    "TPE's model after 3 random trials (`startup_trials: 3`) since 2026-12-05 (before: 10). Both were picked on the "
-    "development tasks only (`surrogate.defaults_dev_b5.md`, `surrogate.defaults_dev_b20.md`: 'me3' there is the "
-    "first change, 'me3st3' both, 'automl-default' there the old default); the second was held back until "
-    "`benchmarks/startup_real.py` had checked it on real training with shipped 20+-parameter spaces "
-    "(`startup_real.md`). Until then it was reported as 'automl-proposed', so its held-out figures were public "
-    "before it became the default. In this table automl-default is rerun (`--rerun automl-default`), the other "
-    "strategies' runs are reused.",
+    "startup trials; automl's default runs about 20 trials (median 19; successive halving and early stopping end "
+    "most before epoch 52) and models from its 4th trial on; BOHB and DEHB make 49 evaluations from scratch (most of 2 or 6 epochs). "
+    "Speed-ups of 20-55x (BOHB's paper) come from budgets of hundreds of full trainings; `--budget-trainings N` "
+    "runs a larger budget (cost grows about linearly; BOHB's KDE dominates).",
+    "- automl's default changed three times on 2026-12-05, each change picked on the development tasks only: the "
+    "first pruning rung from epoch 1 to 3 (`surrogate.defaults_dev_b5.md`, `surrogate.defaults_dev_b20.md`: 'me3' "
+    "there), 3 random startup trials instead of 10 ('me3st3' there; checked on real training by "
+    "`benchmarks/startup_real.py`), then successive halving from epoch 5 instead of Hyperband from epoch 3 "
+    "(`sweep_b5/surrogate.md`, `sweep_b20/surrogate.md`: 'sh5' there, 'hb3' the default before; checked on real "
+    "training at equal epoch budgets by `benchmarks/pruner_real.py`). The last two were reported as "
+    "'automl-proposed' while the real-training check ran, so their held-out figures were seen before they became "
+    "the default. In this table automl-default is rerun (`--rerun automl-default`), the other strategies' runs "
+    "are reused.",
     "- The any-time figures are in epochs; 'speed-up in sim. time' uses the surrogate's predicted seconds "
     "(the same definition, with simulated seconds instead of epochs).",
 ]
@@ -69,7 +70,9 @@ NOTES = [
 # History: startup_trials 3 was picked on the development tasks at a budget of 5 trainings
 # (results/benchmarks/surrogate.tuning.md, before the study-name fix), and ranked first again with min_epochs 3
 # ("me3st3", results/benchmarks/surrogate.defaults_dev_b{5,20}.md). It became the default on 2026-12-05 once
-# benchmarks/startup_real.py had checked it on real training with shipped 20+-parameter spaces; no proposal since.
+# benchmarks/startup_real.py had checked it on real training with shipped 20+-parameter spaces. Successive halving
+# from epoch 5 (results/benchmarks/sweep_b{5,20}/, 'sh5') was the proposal while benchmarks/pruner_real.py checked
+# it on real training; it became the default the same day. No proposal since.
 PROPOSED: dict[str, Any] = {}
 
 

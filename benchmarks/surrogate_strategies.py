@@ -121,8 +121,9 @@ def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
            on_study: Callable[[Any], None] | None = None) -> Callable[[Tracker, int], None]:
     """automl's default strategy as `automl search SPACE` builds it with no flags: `OptunaSettings.build` of
     the space's (empty) `search:` block plus `--seed`, then the backend's own `make_sampler`/`make_pruner`
-    (the SAMPLERS/PRUNERS registry entries: multivariate grouped TPE with `startup_trials`, HyperbandPruner
-    from `min_epochs` to the space's max_epochs with `reduction_factor`), and the trainer's DEFAULT_PATIENCE.
+    (the SAMPLERS/PRUNERS registry entries: multivariate grouped TPE with `startup_trials`, the default pruner --
+    successive halving from `min_epochs` with `reduction_factor` since 2026-12-05, Hyperband before), and the
+    trainer's DEFAULT_PATIENCE.
     `overrides`/`patience` give the proposed variants (settings a space's `search:` block can set); `on_tell`
     sees each finished trial (benchmarks/surrogate_autostop.py); `on_study` sees the new study before its
     first trial (benchmarks/surrogate_warm_start.py enqueues the warm-start configs there)."""

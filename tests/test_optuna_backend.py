@@ -244,6 +244,21 @@ def test_the_default_tpe_models_from_the_fourth_trial(tmp_path):
     assert tpe[3] != rnd[3]
 
 
+def test_the_default_pruner_halves_from_the_fifth_epoch(tmp_path):
+    """The default pruner is successive halving with its first rung at epoch 5 (picked on the LCBench development
+    tasks, checked by benchmarks/pruner_real.py): in a search whose space and command line name no pruner, every
+    pruned trial stopped at a rung 5 * 3**k, some were pruned, and the run records the settings. Under the old
+    default (Hyperband from epoch 3: rungs 3 and 9 here) trials stopped at epoch 3 or 9."""
+    space = write_space(tmp_path, training={"max_epochs": 16, "patience": 0})
+    search(space, tmp_path, "--trials", 10, "--sampler", "random", "--seed", 2, "--no-finalize", study="dflt")
+    trials = real(trials_of(tmp_path / "dflt", "dflt"))
+    pruned = [t.user_attrs["epochs_run"] for t in trials if t.state.name == "PRUNED"]
+    assert pruned and set(pruned) <= {5, 15}, pruned
+    assert all(t.user_attrs["epochs_run"] == 16 for t in trials if t.state.name == "COMPLETE")
+    settings = json.loads((tmp_path / "dflt" / "manifest.json").read_text())["settings"]
+    assert (settings["pruner"], settings["min_epochs"], settings["reduction_factor"]) == ("successive_halving", 5, 3)
+
+
 # --- 4. worker processes --------------------------------------------------------------------------------------
 
 def test_two_workers_share_the_sqlite_storage(tmp_path):

@@ -44,14 +44,16 @@ class SearchSettings:
     trials_per_gpu: int = 1
     # First rung of the Optuna pruners (hyperband, successive halving, median/percentile warm-up) and of Ray's asha
     # and median grace period (Ray's hyperband and bohb have their own); with max_epochs <= min_epochs no rung falls
-    # before the last epoch, so nothing is pruned (lower it for spaces of very short trials). 3, not 1: one epoch of a noisy
+    # before the last epoch, so nothing is pruned (lower it for spaces of very short trials). 5, not 1: one epoch of a noisy
     # metric is a poor basis for stopping a trial (results/benchmarks/surrogate.defaults_dev_b{5,20}.md: min_epochs
-    # 3 beat 1 on the LCBench development tasks at budgets of 5 and 20 trainings, in speed-up and in final regret).
-    min_epochs: int = 3
+    # 3 beat 1 on the LCBench development tasks at budgets of 5 and 20 trainings, in speed-up and in final regret;
+    # then, with successive halving as the default pruner, 5 beat 3 there: results/benchmarks/surrogate.pruner_dev_*.md).
+    min_epochs: int = 5
     reduction_factor: int = 3
     # Random trials before TPE's model takes over. 3, not Optuna's 10: with pruning a search of 30 trials used a third
     # of its budget at random (results/benchmarks/surrogate.defaults_dev_b{5,20}.md, development tasks: 'me3st3' ranked
-    # first at both budgets; benchmarks/real_startup.py on two shipped 20+-parameter spaces: no loss, a gain on one).
+    # first at both budgets; benchmarks/startup_real.py on two shipped 20+-parameter spaces, 32 seeds: no loss beyond
+    # the noise, no gain either, results/benchmarks/startup_real.md).
     startup_trials: int = 3
     budget: str | None = None  # "auto": stop once the best-so-far has stalled (automl.backends.autostop), capped
     stall_tolerance: float | None = None  # --budget auto: the noise a gain must beat (default: estimated)
