@@ -49,7 +49,8 @@ NOTES = [
     "budget each time; the pruning strategies (automl, Optuna Hyperband, ASHA) continue a trial and pay each epoch once.",
     "- The budget is small (5 trainings' worth of epochs): plain TPE (5 full trials) never leaves its 10 random "
     "startup trials; automl's default runs about 20 trials (median 19; successive halving and early stopping end "
-    "most before epoch 52) and models from its 4th trial on; BOHB and DEHB make 49 evaluations from scratch (most of 2 or 6 epochs). "
+    "most before epoch 52) and models from its 4th trial on; BOHB and DEHB make 49 evaluations from scratch "
+    "(most of 2 or 6 epochs). "
     "Speed-ups of 20-55x (BOHB's paper) come from budgets of hundreds of full trainings; `--budget-trainings N` "
     "runs a larger budget (cost grows about linearly; BOHB's KDE dominates).",
     "- automl's default changed three times on 2026-12-05, each change picked on the development tasks only: the "

@@ -47,7 +47,7 @@ class SearchSettings:
     # before the last epoch, so nothing is pruned (lower it for spaces of very short trials). 5, not 1: one epoch of a noisy
     # metric is a poor basis for stopping a trial (results/benchmarks/surrogate.defaults_dev_b{5,20}.md: min_epochs
     # 3 beat 1 on the LCBench development tasks at budgets of 5 and 20 trainings, in speed-up and in final regret;
-    # then, with successive halving as the default pruner, 5 beat 3 there: results/benchmarks/surrogate.pruner_dev_*.md).
+    # then, with successive halving as the default pruner, 5 beat 3 there: results/benchmarks/sweep_b{5,20}/surrogate.md).
     min_epochs: int = 5
     reduction_factor: int = 3
     # Random trials before TPE's model takes over. 3, not Optuna's 10: with pruning a search of 30 trials used a third

@@ -16,7 +16,7 @@ _RAY = "a Ray Tune option; add --backend ray (the Optuna backend uses --sampler,
 class OptunaSettings(SearchSettings):
     sampler: str = "tpe"
     # Successive halving from `min_epochs` (5), not Hyperband from 3: picked on the LCBench development tasks
-    # (results/benchmarks/surrogate.pruner_dev_*.md: faster at 5 and 20 trainings' budgets, as good at the end) and
+    # (results/benchmarks/sweep_b{5,20}/surrogate.md: faster at 5 and 20 trainings' budgets, as good at the end) and
     # checked by real training on shipped spaces at equal epoch budgets (results/benchmarks/pruner_real.md).
     pruner: str = "successive_halving"
     workers: int = 1
