@@ -22,20 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import shutil
 import statistics
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_searches import paired, run_grid, space_copy  # noqa: E402
 from summary import provenance  # noqa: E402
 
 DEFAULT_VARIANTS = ['hb3={"pruner": "hyperband", "min_epochs": 3}',
@@ -43,64 +38,11 @@ DEFAULT_VARIANTS = ['hb3={"pruner": "hyperband", "min_epochs": 3}',
 
 
 def space_variant(name: str, label: str, changes: dict[str, Any], budget_epochs: int, folder: Path) -> Path:
-    """The shipped space with `changes` and the epoch budget in its `search:` block (its trial cap lifted);
-    a relative dataset path made absolute (the copy lives elsewhere)."""
-    src = ROOT / "search_spaces" / f"{name}.yaml"
-    doc = yaml.safe_load(src.read_text())
-    search = doc.setdefault("search", {})
-    search.update(changes)
-    search["trials"] = 10_000
-    search["max_total_epochs"] = budget_epochs
-    ds = doc.get("dataset", {})
-    if isinstance(ds.get("path"), str) and not os.path.isabs(ds["path"]):
-        ds["path"] = str((src.parent / ds["path"]).resolve())
-    out = folder / f"{name}-{label}.yaml"
-    out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return out
-
-
-def read_study(run_dir: Path) -> dict[str, Any]:
-    """The finished trials of one search: state, validation score (a pruned trial: its best reported epoch), epochs."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    url = f"sqlite:///{run_dir / 'study.db'}"
-    study = optuna.load_study(study_name=optuna.get_all_study_names(url)[0], storage=url)
-    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
-    rows = []
-    for t in sorted(study.trials, key=lambda t: t.number):
-        if t.state.name == "COMPLETE":
-            v = float(t.value)
-        elif t.state.name == "PRUNED" and t.intermediate_values:
-            v = sign * max(sign * x for x in t.intermediate_values.values())
-        else:
-            v = math.nan
-        rows.append({"number": t.number, "state": t.state.name, "value": v,
-                     "epochs": int(t.user_attrs.get("epochs_run", 0))})
-    return {"direction": "maximize" if sign > 0 else "minimize", "trials": rows}
-
-
-def run_one(space: Path, run_root: Path, study: str, seed: int) -> dict[str, Any]:
-    run_dir = run_root / study
-    done = run_dir / "pruner_real.done"
-    if done.is_file():
-        return {**read_study(run_dir), "reused": True, "wall_s": float(done.read_text())}
-    if run_dir.exists():  # an interrupted search: start it again from scratch
-        shutil.rmtree(run_dir)
-    cmd = [sys.executable, "-m", "automl.cli.main", "search", str(space), "--seed", str(seed), "--study", study,
-           "--results-dir", str(run_root), "--no-finalize", "--threads", "1"]
-    t0 = time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if p.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    wall = time.time() - t0
-    done.write_text(f"{wall:.1f}")
-    return {**read_study(run_dir), "reused": False, "wall_s": wall}
+    """The shipped space with `changes` and the epoch budget in its `search:` block (its trial cap lifted)."""
+    return space_copy(name, label, {**changes, "trials": 10_000, "max_total_epochs": budget_epochs}, folder)
 
 
 def summarize(runs: dict[str, dict[int, dict[str, Any]]], labels: list[str]) -> dict[str, Any]:
-    from scipy import stats
-
     sign = 1.0 if next(iter(runs[labels[0]].values()))["direction"] == "maximize" else -1.0
 
     def best(r: dict[str, Any]) -> float:
@@ -122,11 +64,7 @@ def summarize(runs: dict[str, dict[int, dict[str, Any]]], labels: list[str]) -> 
         }
         if k != labels[0]:
             both = sorted(set(mine) & set(base))
-            d = [sign * (best(mine[s]) - best(base[s])) for s in both]  # > 0: this variant is better
-            mean = statistics.fmean(d)
-            half = stats.t.ppf(0.975, len(d) - 1) * statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else math.nan
-            row["best"].update(diff_vs_first=mean, ci95=[mean - half, mean + half],
-                               wins=sum(x > 0 for x in d), losses=sum(x < 0 for x in d), ties=sum(x == 0 for x in d))
+            row["best"].update(paired([sign * (best(mine[s]) - best(base[s])) for s in both]))  # > 0: better
         out[k] = row
     return out
 
@@ -185,13 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         (folder / "spaces").mkdir(parents=True, exist_ok=True)
         paths = {k: space_variant(name, k, variants[k], a.budget_epochs, folder / "spaces") for k in labels}
         sp = load_space(paths[labels[0]])
-        jobs = [(k, s) for s in range(1, a.seeds + 1) for k in labels]
-        with ThreadPoolExecutor(a.jobs) as ex:
-            got = list(ex.map(lambda ks, paths=paths, root=folder / name: run_one(
-                paths[ks[0]], root, f"{ks[0]}-s{ks[1]}", ks[1]), jobs))
-        runs: dict[str, dict[int, dict[str, Any]]] = {}
-        for (k, s), r in zip(jobs, got, strict=True):
-            runs.setdefault(k, {})[s] = r
+        runs = run_grid(paths, a.seeds, a.jobs, folder / name, lambda k, s: f"{k}-s{s}")
         doc["spaces"][name] = {"metric": sp.objective.metric, "max_epochs": sp.raw.get("training", {}).get("max_epochs"),
                                "runs": runs, "by_variant": summarize(runs, labels)}
         print(f"{name}: done, {time.time() - t0:.0f} s", flush=True)

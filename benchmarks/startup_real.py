@@ -17,7 +17,7 @@ What is compared, paired by seed, each setting against the first one (`--setting
   asks whether the model's proposals are good, which the best alone (often saturated) cannot.
 The test split is not read: no finalize.
 
-Each finished search is kept under `--work` (a study of `trials` finished trials is reused, not run again).
+Each finished search is kept under `--work` and reused, not run again (benchmarks/real_searches.py).
 """
 
 from __future__ import annotations
@@ -25,87 +25,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_searches import paired, run_grid, space_copy  # noqa: E402
 from summary import provenance  # noqa: E402
 
 
-def space_variant(name: str, startup: int, folder: Path) -> Path:
-    """The shipped space with `search.startup_trials` set; a relative dataset path made absolute (the copy lives
-    elsewhere)."""
-    src = ROOT / "search_spaces" / f"{name}.yaml"
-    doc = yaml.safe_load(src.read_text())
-    doc.setdefault("search", {})["startup_trials"] = startup
-    ds = doc.get("dataset", {})
-    if isinstance(ds.get("path"), str) and not os.path.isabs(ds["path"]):
-        ds["path"] = str((src.parent / ds["path"]).resolve())
-    out = folder / f"{name}-st{startup}.yaml"
-    out.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return out
-
-
-def read_study(run_dir: Path) -> dict[str, Any] | None:
-    """The finished trials of one search: number, validation score (a pruned trial: its best reported epoch)."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    db = run_dir / "study.db"
-    if not db.is_file():
-        return None
-    url = f"sqlite:///{db}"
-    names = optuna.get_all_study_names(url)
-    if not names:
-        return None
-    study = optuna.load_study(study_name=names[0], storage=url)
-    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
-    rows = []
-    for t in sorted(study.trials, key=lambda t: t.number):
-        if t.state.name == "COMPLETE":
-            v = float(t.value)
-        elif t.state.name == "PRUNED" and t.intermediate_values:
-            v = sign * max(sign * x for x in t.intermediate_values.values())
-        elif t.state.name == "FAIL":
-            v = math.nan
-        else:
-            continue
-        rows.append({"number": t.number, "state": t.state.name, "value": v, "n_params": len(t.params)})
-    return {"direction": "maximize" if sign > 0 else "minimize", "trials": rows}
-
-
-def run_one(space: Path, run_root: Path, study: str, seed: int, trials: int) -> dict[str, Any]:
-    run_dir = run_root / study
-    got = read_study(run_dir)
-    if got and len(got["trials"]) >= trials:
-        return {**got, "reused": True}
-    if run_dir.exists():  # an interrupted search: start it again from scratch
-        import shutil
-
-        shutil.rmtree(run_dir)
-    cmd = [sys.executable, "-m", "automl.cli.main", "search", str(space), "--seed", str(seed), "--study", study,
-           "--results-dir", str(run_root), "--no-finalize", "--threads", "1"]
-    t0 = time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if p.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
-    got = read_study(run_dir)
-    assert got is not None
-    return {**got, "reused": False, "wall_s": time.time() - t0}
-
-
 def summarize(runs: dict[str, dict[int, dict[str, Any]]], settings: list[int]) -> dict[str, Any]:
-    from scipy import stats
-
     cut = max(settings)
     sign = 1.0 if next(iter(runs[str(settings[0])].values()))["direction"] == "maximize" else -1.0
 
@@ -123,14 +55,9 @@ def summarize(runs: dict[str, dict[int, dict[str, Any]]], settings: list[int]) -
         for fname, f in (("best", best), ("after_startup", after)):
             vals = [f(mine[s]) for s in sorted(mine)]
             row[fname] = {"mean": statistics.fmean(vals), "values": vals}
-            if k == settings[0]:
-                continue
-            seeds = sorted(set(mine) & set(base))
-            d = [sign * (f(mine[s]) - f(base[s])) for s in seeds]  # > 0: this setting is better
-            mean = statistics.fmean(d)
-            half = stats.t.ppf(0.975, len(d) - 1) * statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else math.nan
-            row[fname].update(diff_vs_first=mean, ci95=[mean - half, mean + half],
-                              wins=sum(x > 0 for x in d), losses=sum(x < 0 for x in d), ties=sum(x == 0 for x in d))
+            if k != settings[0]:
+                seeds = sorted(set(mine) & set(base))
+                row[fname].update(paired([sign * (f(mine[s]) - f(base[s])) for s in seeds]))  # > 0: better
         out[str(k)] = row
     return out
 
@@ -183,16 +110,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from automl.space import load_space
 
     for name in a.spaces.split(","):
-        paths = {k: space_variant(name, k, work / "spaces") for k in settings}
-        sp = load_space(paths[settings[0]])
-        jobs = [(k, s) for s in range(1, a.seeds + 1) for k in settings]
-        with ThreadPoolExecutor(a.jobs) as ex:
-            trials = sp.search.get("trials", 30)
-            got = list(ex.map(lambda ks, paths=paths, root=work / name, trials=trials: run_one(
-                paths[ks[0]], root, f"st{ks[0]}-s{ks[1]}", ks[1], trials), jobs))
-        runs: dict[str, dict[int, dict[str, Any]]] = {}
-        for (k, s), r in zip(jobs, got, strict=True):
-            runs.setdefault(str(k), {})[s] = r
+        paths = {str(k): space_copy(name, f"st{k}", {"startup_trials": k}, work / "spaces") for k in settings}
+        sp = load_space(paths[str(settings[0])])
+        runs = run_grid(paths, a.seeds, a.jobs, work / name, lambda k, s: f"st{k}-s{s}")
+        got = [r for by_seed in runs.values() for r in by_seed.values()]
         sizes = [t["n_params"] for r in got for t in r["trials"]]
         doc["spaces"][name] = {"metric": sp.objective.metric, "trials": sp.search.get("trials", 30),
                                "n_params": f"{min(sizes)}-{max(sizes)} hyperparameters per trial (conditional)",
