@@ -118,7 +118,8 @@ def _optuna_loop(tr: Tracker, space: Any, sampler: Any, pruner: Any, patience: i
 
 def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
            on_tell: Callable[[Tracker, float | None, list[float]], None] | None = None,
-           on_study: Callable[[Any], None] | None = None) -> Callable[[Tracker, int], None]:
+           on_study: Callable[[Any], None] | None = None,
+           sampler: Callable[[Any, Any], Any] | None = None) -> Callable[[Tracker, int], None]:
     """automl's default strategy as `automl search SPACE` builds it with no flags: `OptunaSettings.build` of
     the space's (empty) `search:` block plus `--seed`, then the backend's own `make_sampler`/`make_pruner`
     (the SAMPLERS/PRUNERS registry entries: multivariate grouped TPE with `startup_trials`, the default pruner --
@@ -126,7 +127,8 @@ def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
     trainer's DEFAULT_PATIENCE.
     `overrides`/`patience` give the proposed variants (settings a space's `search:` block can set); `on_tell`
     sees each finished trial (benchmarks/surrogate_autostop.py); `on_study` sees the new study before its
-    first trial (benchmarks/surrogate_warm_start.py enqueues the warm-start configs there)."""
+    first trial (benchmarks/surrogate_warm_start.py enqueues the warm-start configs there); `sampler(settings,
+    space)` replaces the registry's sampler (benchmarks/surrogate_sweep.py varies TPE's own knobs with it)."""
 
     def run(tr: Tracker, seed: int) -> None:
         from automl.backends.optuna.settings import OptunaSettings
@@ -135,7 +137,7 @@ def automl(overrides: dict[str, Any] | None = None, patience: int | None = None,
 
         space = automl_space(tr.bench)
         s = OptunaSettings.build(dict(overrides or {}), {"seed": seed})
-        _optuna_loop(tr, space, make_sampler(s, space), make_pruner(s, space),
+        _optuna_loop(tr, space, (sampler or make_sampler)(s, space), make_pruner(s, space),
                      DEFAULT_PATIENCE if patience is None else patience, seed,
                      None if on_tell is None else lambda v, c: on_tell(tr, v, c), on_study)
 

@@ -22,7 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import surrogate
 import surrogate_strategies as ss
-from surrogate_lcbench import automl_space
 
 HB3: dict[str, Any] = {"pruner": "hyperband", "min_epochs": 3}  # the default before the pruner sweep
 
@@ -60,23 +59,18 @@ def tpe_knob(settings: dict[str, Any], random_every: int = 0, **tpe: Any) -> Any
     """automl's strategy with `settings`, its sampler built as the `tpe` registry entry builds it but with `tpe`
     keyword arguments changed (and every `random_every`-th trial random)."""
 
-    def run(tr: ss.Tracker, seed: int) -> None:
+    def make(s: Any, space: Any) -> Any:
         import optuna
 
-        from automl.backends.optuna.settings import OptunaSettings
         from automl.backends.optuna.window import WindowedTPESampler
-        from automl.backends.optuna.workers import make_pruner
-        from automl.training.trainer import DEFAULT_PATIENCE
 
-        space = automl_space(tr.bench)
-        s = OptunaSettings.build(dict(settings), {"seed": seed})
-        kw = {"seed": seed, "n_startup_trials": s.startup_trials, "multivariate": True, "group": True, **tpe}
+        kw = {"seed": s.seed, "n_startup_trials": s.startup_trials, "multivariate": True, "group": True, **tpe}
         sampler: Any = WindowedTPESampler(**kw)
         if random_every:
-            sampler = RandomFraction(sampler, optuna.samplers.RandomSampler(seed=seed + 7), random_every)
-        ss._optuna_loop(tr, space, sampler, make_pruner(s, space), DEFAULT_PATIENCE, seed)
+            sampler = RandomFraction(sampler, optuna.samplers.RandomSampler(seed=s.seed + 7), random_every)
+        return sampler
 
-    return run
+    return ss.automl(settings, sampler=make)
 
 
 def _gamma(frac: float) -> Any:
