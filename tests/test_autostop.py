@@ -111,7 +111,7 @@ def test_budget_auto_is_validated_and_capped():
         OptunaSettings.build({"budget": "auto"}, {"stall_window": 0})
     rules = [StallRule.of(OptunaSettings.build(search, over), "maximize") for search, over in (
         ({"budget": "auto"}, {}), ({"budget": "auto", "startup_trials": 40}, {}), ({"budget": "auto"}, {"stall_window": 10}))]
-    assert [(r.window, r.min_trials) for r in rules] == [(20, 40), (40, 80), (10, 20)]
+    assert [(r.window, r.min_trials) for r in rules] == [(30, 60), (40, 80), (10, 20)]
     assert DEFAULT_CAP == 200
 
 

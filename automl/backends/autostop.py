@@ -13,14 +13,15 @@ accuracy on the n_val validation rows (the noise notion finalize's selection use
 otherwise the scatter of the best trial's last epochs around a straight line (the epoch-to-epoch noise of
 its validation metric). A gain no larger than that noise is a gain the validation split cannot tell from luck.
 
-Constants: window W = `--stall-window`, else max(20, startup_trials) finished trials; min_trials = 2W (the
+Constants: window W = `--stall-window`, else max(30, startup_trials) finished trials; min_trials = 2W (the
 sampler's random startup is over and the model-based sampler has had at least W trials). W is the shortest window
 whose mean regret stays at about the noise on the surrogate suite's 10 development tasks, among 10, 20, 30, 50
 (and windows growing with the search, which paid more for the same saving). Picked as 30 when the default
 strategy's first pruning rung was epoch 1; re-picked as 20 by the same rule when that rung moved to epoch 3
-(2026-12-05), since trials then cost more epochs and fewer finish within a cap: 20 pays 0.18 points for 12% of
-the budget saved, 30 only 4%, 10 pays 0.96 points; then measured on the held-out tasks
-(results/benchmarks/autostop.md). A hard cap always holds:
+(2026-12-05: 20 paid 0.18 points for 12% of the budget saved, 30 saved only 4%); re-picked as 30 when the default
+pruner became successive halving from epoch 5 (2026-12-06: at a 0.3-point noise 20 pays 0.43 points for 23%
+saved, 30 pays 0.12 for 8%, 10 pays 1.07); then measured on the held-out tasks (results/benchmarks/autostop.md).
+A hard cap always holds:
 `--budget auto` without --trials/--timeout/--max-total-epochs caps at `DEFAULT_CAP` trials.
 """
 
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_CAP = 200  # trials, when --budget auto is given without any other budget
-WINDOW = 20  # picked on the surrogate suite's development tasks (results/benchmarks/autostop.md)
+WINDOW = 30  # picked on the surrogate suite's development tasks (results/benchmarks/autostop.md)
 ACCURACY_METRICS = ("val_accuracy", "val_balanced_accuracy")  # as automl.finalize.select (kept torch-free here)
 BUDGETS = ("auto", "fixed")
 
@@ -108,7 +109,7 @@ class StallRule:
 
     @classmethod
     def of(cls, settings: Any, direction: str) -> StallRule:
-        """The rule of a search's settings: `--stall-window W`, else max(20, startup_trials); at least 2W trials."""
+        """The rule of a search's settings: `--stall-window W`, else max(30, startup_trials); at least 2W trials."""
         window = getattr(settings, "stall_window", None) or max(WINDOW, int(getattr(settings, "startup_trials", 10) or 0))
         return cls(direction=direction, window=window, min_trials=2 * window,
                    tolerance=getattr(settings, "stall_tolerance", None), metric=getattr(settings, "metric", "") or "",
