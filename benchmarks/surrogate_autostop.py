@@ -150,7 +150,7 @@ def write_md(res: dict[str, Any], path: Path) -> None:
               "cap: 30 saved only 4%; 20: 0.18 points for 12%; 10: 0.96 points). With 3 startup trials (the default "
               "since later that day) the same rule still gave 20. With successive halving from epoch 5 (the default "
               "since the end of that day) it gave 30 (20 paid 0.43 points for 23% saved on the development tasks, "
-              "30 paid 0.12 for 8%, run at commit 4740d2d), so the window is 30 since 2026-12-06 (the `default` "
+              "30 paid 0.11 for 8%, run at commit 4740d2d), so the window is 30 since 2026-12-06 (the `default` "
               "rows above; `w20` beside it). The held-out rows measure the choice on tasks it was not picked on.",
               f"Mean best validation error at the cap: {res['aggregate']['default 0.3pt'].get('dev', {}).get('final_val_error_mean', float('nan')):.2f}% "
               "(dev).", ""]

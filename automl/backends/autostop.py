@@ -20,7 +20,7 @@ whose mean regret stays at about the noise on the surrogate suite's 10 developme
 strategy's first pruning rung was epoch 1; re-picked as 20 by the same rule when that rung moved to epoch 3
 (2026-12-05: 20 paid 0.18 points for 12% of the budget saved, 30 saved only 4%); re-picked as 30 when the default
 pruner became successive halving from epoch 5 (2026-12-06: at a 0.3-point noise 20 pays 0.43 points for 23%
-saved, 30 pays 0.12 for 8%, 10 pays 1.07); then measured on the held-out tasks (results/benchmarks/autostop.md).
+saved, 30 pays 0.11 for 8%, 10 pays 1.07); then measured on the held-out tasks (results/benchmarks/autostop.md).
 A hard cap always holds:
 `--budget auto` without --trials/--timeout/--max-total-epochs caps at `DEFAULT_CAP` trials.
 """
