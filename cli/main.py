@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from automl.backends.autostop import DEFAULT_CAP, WINDOW
 from automl.backends.base import BACKENDS
 from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
 from automl.backends.ray.settings import SCHEDULERS, RaySettings
@@ -32,10 +33,11 @@ spaces_app = typer.Typer(help="List, show and validate search spaces.\n\nExample
 app.add_typer(spaces_app, name="spaces")
 
 ResultsDir = Annotated[Path, typer.Option("--results-dir", help="Root folder of run directories.")]
-BUDGET_HELP = ("auto: stop once the best validation value has gained no more than its noise over the last 30 "
-               "finished trials (at least 60), within --trials/--timeout/--max-total-epochs as a hard cap (default "
-               "200 trials); fixed: spend the whole budget (the default). Both backends (Ray: a Tune stopper).")
-WINDOW_HELP = "--budget auto: finished trials the gain is measured over (default 30; at least twice as many run)."
+BUDGET_HELP = ("auto: stop once the best validation value has gained no more than its noise over the last "
+               f"{WINDOW} finished trials (at least {2 * WINDOW}), within --trials/--timeout/--max-total-epochs as a "
+               f"hard cap (default {DEFAULT_CAP} trials); fixed: spend the whole budget (the default). Both backends "
+               "(Ray: a Tune stopper).")
+WINDOW_HELP = f"--budget auto: finished trials the gain is measured over (default {WINDOW}; at least twice as many run)."
 STALL_HELP = "--budget auto: the gain that counts as progress (default: the validation metric's standard error)."
 PICK_HELP = ("Two objectives (a cost in `objective:`): the point of the Pareto front to test: an index (cheapest "
              "first), a cost bound such as 'n_params<=20000' (the best validation value within it) or 'knee'")

@@ -57,7 +57,7 @@ class SearchSettings:
     startup_trials: int = 3
     budget: str | None = None  # "auto": stop once the best-so-far has stalled (automl.backends.autostop), capped
     stall_tolerance: float | None = None  # --budget auto: the noise a gain must beat (default: estimated)
-    stall_window: int | None = None  # --budget auto: finished trials the gain is measured over (default 30)
+    stall_window: int | None = None  # --budget auto: finished trials the gain is measured over (default autostop.WINDOW)
     metric: str = ""  # set by the driver when the search starts (the auto-stop rule's noise estimate)
     val_rows: int | None = None  # likewise: the validation split's rows
 
