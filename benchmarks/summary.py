@@ -132,6 +132,15 @@ def table(doc: dict[str, Any]) -> str:
                      f"{su['rank_of_default']} of {su['strategies_ranked']} (best: {su['best_strategy']}, "
                      f"{su['speedup_vs_random_median_by_strategy'][su['best_strategy']]:.2f}x)",
                      f"{TARGETS['surrogate_rank']}", _met(su["rank_of_default"] <= TARGETS["surrogate_rank"]), src))
+    sb = doc.get("surrogate_budget")
+    if sb:
+        by = sb["by_budget_trainings"]
+        rows.append(("LCBench surrogate by budget: automl default's median speed-up over random search, all "
+                     f"{sb['tasks']} tasks (seeds per task: "
+                     + ", ".join(f"{sb['seeds_per_task'][b]} at {b}" for b in sorted(sb["seeds_per_task"], key=int)) + ")",
+                     "; ".join(f"{by[b]['automl-default']['speedup_median_all']:.2f}x at {b} trainings "
+                               f"(rank {by[b]['automl-default']['rank_all']} of {len(by[b])})" for b in sorted(by, key=int)),
+                     "(reported)", "n/a", f"`{sb['command']}` ({sb['date'][:10]})"))
     m = doc.get("mnist1d") or {}
     for key, label in (("same_space", "MNIST-1D, same space, different search machinery: mean test accuracy"),
                        ("out_of_box", "MNIST-1D, out of the box (automl vs hand-written scripts): mean test "

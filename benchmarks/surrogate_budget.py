@@ -14,7 +14,8 @@ Final regret here is measured against one reference per task, the best validatio
 budget, so that the rows of different budgets can be compared: a default that keeps improving with budget has a
 regret that keeps falling.
 
-The runs go to OUT/surrogate_budget.runs.json.gz after each budget; `--resume` keeps the runs already there.
+The runs go to OUT/surrogate_budget.runs.json.gz after each budget; `--resume` keeps the runs already there
+(more seeds at a budget: rerun with a larger `--seeds-at` and `--resume`; the wall time adds up).
 BOHB is left out by default: its KDE makes a run at 100 trainings cost about 30 s (vs 24 s for automl's TPE,
 0.3 s for random search) on this 2-core machine; `--strategies` can add it.
 """
@@ -111,7 +112,8 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         "# Surrogate suite by budget: does automl's default keep improving with budget?", "",
         f"`{res['command']}` · commit `{res['commit']}`{' (uncommitted changes)' if res['dirty'] else ''} · "
         f"{res['date']} · {res['hardware']['cpu']} ({res['hardware']['cores']} cores, {cfg['processes']} processes) · "
-        f"{res['wall_seconds']:.0f} s", "",
+        f"{res['wall_seconds']:.0f} s" + (" (wall time summed over: " + "; ".join(f"`{c}`" for c in res["commands"])
+                                           + ")" if len(res.get("commands", [])) > 1 else ""), "",
         f"YAHPO Gym LCBench, {len(cfg['tasks'])} tasks ({len(cfg['dev_tasks'])} development, "
         f"{len(cfg['tasks']) - len(cfg['dev_tasks'])} held-out), seeds per task at each budget as listed; budget "
         "in full 52-epoch trainings, summed over a run's trials. Speed-up: surrogate.py's definition, within each "
@@ -182,6 +184,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     runs_file = out / "surrogate_budget.runs.json.gz"
     runs: dict[tuple[int, str, str, int], dict[str, Any]] = {}
+    earlier: dict[str, Any] = {"wall_seconds": 0.0, "commands": []}  # of the runs --resume keeps
+    if a.resume and (out / "surrogate_budget.json").is_file():
+        old = json.loads((out / "surrogate_budget.json").read_text())
+        earlier = {"wall_seconds": old["wall_seconds"], "commands": old.get("commands", [old["command"]])}
     if a.resume and runs_file.is_file():
         with gzip.open(runs_file, "rt") as f:
             for r in json.load(f):
@@ -227,14 +233,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    "config": {"budgets_trainings": done, "seeds": {str(bb): seeds[bb] for bb in done}, "tasks": tasks,
                               "dev_tasks": [t for t in tasks if t in DEV_TASKS], "strategies": names,
                               "processes": a.processes},
-                   "wall_seconds": time.time() - t0, "summary": summ, "reading": reading,
+                   "wall_seconds": earlier["wall_seconds"] + time.time() - t0,
+                   "commands": [*earlier["commands"], cmd.strip()], "summary": summ, "reading": reading,
                    "runs_file": runs_file.name}
             (out / "surrogate_budget.json").write_text(json.dumps(res, indent=1) + "\n")
             write_markdown(res, out / "surrogate_budget.md")
     if a.summary and res:
-        path = Path(a.summary)
-        summary = json.loads(path.read_text()) if path.is_file() else {}
-        summary["surrogate_budget"] = {
+        import summary as summary_file  # benchmarks/summary.py: sets one key, restamps commit/date/hardware
+
+        summary_file.update("surrogate_budget", {
             "by_budget_trainings": {b: {n: {k: row[n][k] for k in ("speedup_median_all", "speedup_median_dev",
                                                                     "speedup_median_heldout", "rank_all",
                                                                     "regret_mean_dev", "regret_mean_heldout")}
@@ -242,8 +249,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "seeds_per_task": res["config"]["seeds"], "tasks": len(tasks), "commit": commit, "hardware": hw, "date": res["date"],
             "command": res["command"], "source": str((out / "surrogate_budget.json").relative_to(ROOT))
             if out.resolve().is_relative_to(ROOT) else str(out / "surrogate_budget.json"),
-        }
-        path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        }, Path(a.summary))
     print((out / "surrogate_budget.md").read_text())
     return res
 

@@ -60,3 +60,17 @@ def test_check_fails_on_a_stale_table(tmp_path: Path) -> None:
     assert summary.main(["--summary", str(path), "--readme", str(readme)]) == 0
     assert summary.main(["--summary", str(path), "--check", str(readme)]) == 0
     assert "0.900" in readme.read_text() and "**no**" in readme.read_text()
+
+
+def test_budget_row_lists_budgets_in_numeric_order(tmp_path: Path) -> None:
+    """summary.json keeps its keys sorted ("100" < "20" < "5" as strings): the row must read 5, 20, 100."""
+    path = tmp_path / "summary.json"
+    cell = {"speedup_median_all": 1.5, "rank_all": 1}
+    by = {b: {"automl-default": {**cell, "speedup_median_all": float(b)}, "random": {**cell, "rank_all": 2}}
+          for b in ("100", "20", "5")}
+    summary.update("surrogate_budget", {"by_budget_trainings": by, "seeds_per_task": {"5": 10, "20": 10, "100": 5},
+                                        "tasks": 34, "command": "python benchmarks/surrogate_budget.py",
+                                        "date": "2026-12-06"}, path)
+    row = next(ln for ln in summary.table(summary.load(path)).splitlines() if "by budget" in ln)
+    assert "5.00x at 5 trainings (rank 1 of 2); 20.00x at 20 trainings (rank 1 of 2); 100.00x at 100" in row
+    assert "10 at 5, 10 at 20, 5 at 100" in row

@@ -125,3 +125,38 @@ def test_quick_mode_writes_the_summary_keys(tmp_path: Path) -> None:
     assert isinstance(sur["rank_of_default"], int) and 1 <= sur["rank_of_default"] <= sur["strategies_ranked"]
     assert sur["speedup_vs_random_median"] > 0 and sur["hardware"]["cores"] >= 1
 
+
+
+def test_budget_study_reuses_the_suite_runs_and_one_regret_reference(tmp_path: Path,
+                                                                     bench: surrogate_lcbench.LCBench) -> None:
+    """benchmarks/surrogate_budget.py: its runs at each budget are the suite's runs (same function, same seeds),
+    random scores exactly 1x at every budget, regret is measured against one reference per task over all budgets
+    (so a larger budget's regret can only be lower or equal for the same seed's best), --seeds-at applies, and
+    the summary key is written beside the other keys."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import surrogate_budget
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"other": {"kept": True}}))
+    res = surrogate_budget.main(["--data-dir", str(DATA), "--budgets", "2,4", "--seeds", "2", "--seeds-at", "4=1",
+                                 "--tasks", "3945,189909", "--strategies", "random,automl-default",
+                                 "--processes", "1", "--out", str(tmp_path), "--summary", str(summary)])
+    with gzip.open(tmp_path / "surrogate_budget.runs.json.gz", "rt") as f:
+        runs = json.load(f)
+    assert len(runs) == 2 * 2 * 2 + 1 * 2 * 2  # budget 2: 2 seeds; budget 4: 1 seed (--seeds-at)
+    for r in runs[:3]:
+        tr = surrogate_strategies.run_strategy(r["strategy"], bench, r["task"], r["budget_trainings"] * 52, r["seed"])
+        assert surrogate.steps(tr) == r["curve"]
+    ref = res["summary"]["reference_val_error"]
+    assert ref == {t: min(r["final"] for r in runs if r["task"] == t) for t in ("3945", "189909")}
+    for b in ("2", "4"):
+        row = res["summary"]["budgets"][b]
+        assert row["random"]["speedup_median_all"] == 1.0
+        assert row["automl-default"]["regret_mean_all"] >= 0 and row["random"]["regret_mean_all"] >= 0
+    assert res["config"]["seeds"] == {"2": 2, "4": 1}
+    s = json.loads(summary.read_text())
+    assert s["other"] == {"kept": True}
+    assert set(s["surrogate_budget"]["by_budget_trainings"]) == {"2", "4"}
+    assert "| 4 | 1 |" in (tmp_path / "surrogate_budget.md").read_text()
