@@ -142,10 +142,17 @@ def test_budget_study_reuses_the_suite_runs_and_one_regret_reference(tmp_path: P
     summary.write_text(json.dumps({"other": {"kept": True}}))
     res = surrogate_budget.main(["--data-dir", str(DATA), "--budgets", "2,4", "--seeds", "2", "--seeds-at", "4=1",
                                  "--tasks", "3945,189909", "--strategies", "random,automl-default",
-                                 "--processes", "1", "--out", str(tmp_path), "--summary", str(summary)])
+                                 "--random-reference", "6", "--processes", "1", "--out", str(tmp_path),
+                                 "--summary", str(summary)])
     with gzip.open(tmp_path / "surrogate_budget.runs.json.gz", "rt") as f:
         runs = json.load(f)
+    long = {(r["task"], r["seed"]): r for r in runs if r["budget_trainings"] == 6}
+    runs = [r for r in runs if r["budget_trainings"] != 6]
     assert len(runs) == 2 * 2 * 2 + 1 * 2 * 2  # budget 2: 2 seeds; budget 4: 1 seed (--seeds-at)
+    assert set(long) == {(t, s) for t in ("3945", "189909") for s in (0, 1)}  # one long random run per seed index
+    for r in runs:  # random search at a smaller budget is a prefix of the long run: the matched speed-up's basis
+        if r["strategy"] == "random":
+            assert long[(r["task"], r["seed"])]["curve"][:len(r["curve"])] == r["curve"]
     for r in runs[:3]:
         tr = surrogate_strategies.run_strategy(r["strategy"], bench, r["task"], r["budget_trainings"] * 52, r["seed"])
         assert surrogate.steps(tr) == r["curve"]
@@ -154,6 +161,8 @@ def test_budget_study_reuses_the_suite_runs_and_one_regret_reference(tmp_path: P
     for b in ("2", "4"):
         row = res["summary"]["budgets"][b]
         assert row["random"]["speedup_median_all"] == 1.0
+        assert row["random"]["matched_speedup_median_all"] == 1.0 and row["random"]["matched_censored_fraction"] == 0
+        assert row["automl-default"]["matched_speedup_median_all"] > 0
         assert row["automl-default"]["regret_mean_all"] >= 0 and row["random"]["regret_mean_all"] >= 0
     assert res["config"]["seeds"] == {"2": 2, "4": 1}
     s = json.loads(summary.read_text())
