@@ -139,7 +139,13 @@ def table(doc: dict[str, Any]) -> str:
                      f"{sb['tasks']} tasks (seeds per task: "
                      + ", ".join(f"{sb['seeds_per_task'][b]} at {b}" for b in sorted(sb["seeds_per_task"], key=int)) + ")",
                      "; ".join(f"{by[b]['automl-default']['speedup_median_all']:.2f}x at {b} trainings "
-                               f"(rank {by[b]['automl-default']['rank_all']} of {len(by[b])})" for b in sorted(by, key=int)),
+                               f"(rank {by[b]['automl-default']['rank_all']} of {len(by[b])})" for b in sorted(by, key=int))
+                     + ("; time to its own final result against random search given "
+                        f"{sb['random_reference_trainings']} trainings (censored share): "
+                        + ", ".join(f"{by[b]['automl-default']['matched_speedup_median_all']:.1f}x at {b} "
+                                    f"({100 * by[b]['automl-default']['matched_censored_fraction']:.0f}%)"
+                                    for b in sorted(by, key=int))
+                        if "matched_speedup_median_all" in by[next(iter(by))]["automl-default"] else ""),
                      "(reported)", "n/a", f"`{sb['command']}` ({sb['date'][:10]})"))
     m = doc.get("mnist1d") or {}
     for key, label in (("same_space", "MNIST-1D, same space, different search machinery: mean test accuracy"),
