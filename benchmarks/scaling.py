@@ -312,6 +312,16 @@ def markdown(out: dict[str, Any]) -> str:
                       f"{cal['speedup_2_threads']}x faster than one, so two 1-thread workers can reach at most "
                       f"**{cal['ceiling_ratio']}x** its trials/hour (backend overheads and start-up count on top). "
                       f"Load average {cal['loadavg'][0]}."]
+        by = {r["workers"]: r for r in runs}
+        if 1 in by and 2 in by and by[1]["per_trial_s"]["train"] and by[2]["per_trial_s"]["train"]:
+            eff = by[2]["per_trial_s"]["train"] / by[1]["per_trial_s"]["train"]
+            lines += ["", f"In the searches themselves the single worker's trials trained in {by[1]['per_trial_s']['train']} s "
+                          f"(2 threads) and the 2-worker trials in {by[2]['per_trial_s']['train']} s (1 thread each): "
+                          f"there the two threads were {eff:.3f}x as fast as one, not the calibration's "
+                          f"{cal['speedup_2_threads']}x, so the bound that applies to these runs is about "
+                          f"{2 / eff:.2f}x. The calibration is a best of 3 with nothing else running; in a search "
+                          "the driver, the storage and the other process's work interrupt a thread, and torch's "
+                          "two intra-op threads wait for each other at every operation."]
     lines += ["", "Load average matters: on a machine shared with other jobs every figure above is distorted, the "
                   "ratio most of all (torch's threads wait for each other when the cores are taken: two threads can "
                   "train far slower than one, which inflates the ratio). Only a quiet machine's run is the figure."]
