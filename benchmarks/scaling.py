@@ -22,6 +22,7 @@ PYTHONPATH of the runs (drivers and the workers they start), so the code measure
     python benchmarks/scaling.py                      # 5-minute searches, 1 and 2 workers
     python benchmarks/scaling.py --quick              # 1-minute searches (a smoke test of the script)
     python benchmarks/scaling.py --minutes 5 --workers 1 2 --epochs 3 --out results/benchmarks/scaling
+    python benchmarks/scaling.py --from-json          # rewrite scaling.md and the summary key from scaling.json
 
 Writes OUT.json and OUT.md (default results/benchmarks/scaling.{json,md}); records the load average, since a
 busy machine changes every figure.
@@ -338,7 +339,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks" / "scaling",
                     help="writes OUT.json and OUT.md")
     ap.add_argument("--no-calibrate", action="store_true", help="skip the 1- vs 2-thread epoch timing")
+    ap.add_argument("--from-json", action="store_true",
+                    help="run nothing: rewrite OUT.md (and the summary key) from an existing OUT.json")
     args = ap.parse_args()
+    default = ROOT / "results" / "benchmarks" / "scaling"
+    if args.from_json:
+        out = json.loads(args.out.with_suffix(".json").read_text())
+        args.out.with_suffix(".md").write_text(markdown(out))
+        print(f"rewrote {args.out.with_suffix('.md')}")
+        if out["ratio"] is not None and args.out.resolve() == default.resolve():
+            update_summary(out)
+        return
     minutes = 1.0 if args.quick else args.minutes
     cal = None if args.no_calibrate else calibrate(args.epochs)
     if cal:
@@ -362,7 +373,11 @@ def main() -> None:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     except OSError:
         commit = "?"
-    out = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpus": os.cpu_count(), "python": platform.python_version(),
+    sys.path.insert(0, str(HERE))
+    import summary
+
+    out = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "cpus": os.cpu_count(), "cpu": summary.hardware()["cpu"],
+           "python": platform.python_version(),
            "commit": commit, "command": "python " + " ".join([str(Path(sys.argv[0])), *sys.argv[1:]]),
            "minutes": minutes, "epochs": args.epochs, "calibration": cal, "runs": runs, "ratio": ratio,
            "ratio_steady": ratio_steady, "target": TARGET}
@@ -370,19 +385,38 @@ def main() -> None:
     args.out.with_suffix(".json").write_text(json.dumps(out, indent=2))
     args.out.with_suffix(".md").write_text(markdown(out))
     print(f"wrote {args.out.with_suffix('.json')} and {args.out.with_suffix('.md')}")
-    default = ROOT / "results" / "benchmarks" / "scaling"
     if ratio is not None and not args.quick and args.out.resolve() == default.resolve():
-        sys.path.insert(0, str(HERE))
-        import summary
+        update_summary(out)
 
-        summary.update("scaling", {
-            "two_vs_one": ratio, "two_vs_one_steady": ratio_steady, "target": TARGET, "met": ratio >= TARGET,
-            "what": f"trials/hour of {minutes:g}-minute Optuna searches (fixed CNN, lr by TPE, SQLite), 2 workers / 1 "
-                    "worker, end to end: worker start-up, data loading and the trial in flight at the deadline count",
-            "ceiling_from_threads": (cal or {}).get("ceiling_ratio"), "command": out["command"], "commit": commit,
-            "date": summary.provenance()["date"], "source": "results/benchmarks/scaling.json",
-            "hardware": {**summary.hardware(), "load_average": [r["loadavg_before"] for r in runs]}})
 
+def other_runs(folder: Path = ROOT / "results" / "benchmarks") -> list[dict[str, Any]]:
+    """The earlier full runs kept beside scaling.json (scaling_<label>.json: another machine, or an earlier run on
+    this one), so that the summary shows every committed measurement, not only the last."""
+    found = []
+    for f in sorted(folder.glob("scaling_*.json")):
+        o = json.loads(f.read_text())
+        if o.get("ratio") is None:
+            continue
+        found.append({"label": f.stem.removeprefix("scaling_"), "cpu": o.get("cpu"), "date": o.get("when"),
+                      "two_vs_one": o["ratio"], "two_vs_one_steady": o.get("ratio_steady"),
+                      "source": str(f.relative_to(ROOT))})
+    return found
+
+
+def update_summary(out: dict[str, Any]) -> None:
+    """Set the `scaling` key of results/benchmarks/summary.json from a default-location run."""
+    sys.path.insert(0, str(HERE))
+    import summary
+
+    ratio, cal, runs = out["ratio"], out["calibration"], out["runs"]
+    summary.update("scaling", {
+        "two_vs_one": ratio, "two_vs_one_steady": out["ratio_steady"], "target": TARGET, "met": ratio >= TARGET,
+        "what": f"trials/hour of {out['minutes']:g}-minute Optuna searches (fixed CNN, lr by TPE, SQLite), 2 workers / 1 "
+                "worker, end to end: worker start-up, data loading and the trial in flight at the deadline count",
+        "ceiling_from_threads": (cal or {}).get("ceiling_ratio"), "command": out["command"], "commit": out["commit"],
+        "date": out["when"], "source": "results/benchmarks/scaling.json", "other_runs": other_runs(),
+        "hardware": {**summary.hardware(), "cpu": out.get("cpu") or summary.hardware()["cpu"],
+                     "load_average": [r["loadavg_before"] for r in runs]}})
 
 if __name__ == "__main__":
     main()

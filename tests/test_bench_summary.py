@@ -74,3 +74,14 @@ def test_budget_row_lists_budgets_in_numeric_order(tmp_path: Path) -> None:
     row = next(ln for ln in summary.table(summary.load(path)).splitlines() if "by budget" in ln)
     assert "5.00x at 5 trainings (rank 1 of 2); 20.00x at 20 trainings (rank 1 of 2); 100.00x at 100" in row
     assert "10 at 5, 10 at 20, 5 at 100" in row
+
+
+def test_scaling_row_shows_every_committed_run_and_where_the_target_fails(tmp_path: Path) -> None:
+    """One machine's run may meet 1.8x where another's does not: the row names both, the met column too."""
+    path = tmp_path / "summary.json"
+    summary.update("scaling", {"two_vs_one": 1.9, "two_vs_one_steady": 1.95, "command": "python benchmarks/scaling.py",
+                               "date": "2026-12-06", "hardware": {"cpu": "Xeon"},
+                               "other_runs": [{"label": "epyc", "two_vs_one": 1.67}]}, path)
+    row = next(ln for ln in summary.table(summary.load(path)).splitlines() if "2 workers" in ln)
+    assert "1.90x (steady state 1.95x) on Xeon; other committed runs: 1.67x (epyc)" in row
+    assert "| yes; **no** on epyc |" in row
