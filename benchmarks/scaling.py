@@ -408,14 +408,14 @@ def update_summary(out: dict[str, Any]) -> None:
     sys.path.insert(0, str(HERE))
     import summary
 
-    ratio, cal, runs = out["ratio"], out["calibration"], out["runs"]
+    ratio, cal, runs, hw = out["ratio"], out["calibration"], out["runs"], summary.hardware()
     summary.update("scaling", {
         "two_vs_one": ratio, "two_vs_one_steady": out["ratio_steady"], "target": TARGET, "met": ratio >= TARGET,
         "what": f"trials/hour of {out['minutes']:g}-minute Optuna searches (fixed CNN, lr by TPE, SQLite), 2 workers / 1 "
                 "worker, end to end: worker start-up, data loading and the trial in flight at the deadline count",
         "ceiling_from_threads": (cal or {}).get("ceiling_ratio"), "command": out["command"], "commit": out["commit"],
         "date": out["when"], "source": "results/benchmarks/scaling.json", "other_runs": other_runs(),
-        "hardware": {**summary.hardware(), "cpu": out.get("cpu") or summary.hardware()["cpu"],
+        "hardware": {**hw, "cpu": out.get("cpu") or hw["cpu"],
                      "load_average": [r["loadavg_before"] for r in runs]}})
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from surrogate import _git, aggregate, hardware, reach, steps, versions  # noqa: E402
+from surrogate import _git, _med, aggregate, hardware, reach, steps, versions  # noqa: E402
 from surrogate_lcbench import DEV_TASKS, MAX_EPOCH, LCBench  # noqa: E402
 
 _BENCH: LCBench | None = None
@@ -70,11 +70,6 @@ def _one(job: tuple[int, str, str, int]) -> tuple[tuple[int, str, str, int], dic
     curve = steps(tr)
     return job, {"curve": curve, "final": curve[-1][1], "test_error": tr.inc_test, "seconds": float(tr.seconds[-1]),
                  "trials": tr.trials, "wall": time.perf_counter() - w}
-
-
-def _med(xs: list[float]) -> float:
-    xs = [x for x in xs if not math.isnan(x)]
-    return float(statistics.median(xs)) if xs else math.nan
 
 
 def matched(runs: dict[tuple[int, str, str, int], dict[str, Any]], ref_runs: dict[tuple[str, int], dict[str, Any]],
@@ -113,6 +108,9 @@ def summarize(runs: dict[tuple[int, str, str, int], dict[str, Any]], budgets: li
         if not sub:
             continue
         agg = aggregate(sub, names, tasks, b * MAX_EPOCH)
+        seeds_of: dict[tuple[str, str], list[int]] = {}
+        for n, t, s in sorted(sub):
+            seeds_of.setdefault((n, t), []).append(s)
         row: dict[str, Any] = {}
         for n in names:
             st = agg["strategies"][n]
@@ -120,28 +118,33 @@ def summarize(runs: dict[tuple[int, str, str, int], dict[str, Any]], budgets: li
             cell.update({f"rank_{g}": st[f"rank_{g}"] for g in groups})
             cell["reached_fraction"] = st["reached_fraction"]
             cell["seeds_per_task"] = st["seeds_per_task"]
+            per_task = {t: [sub[(n, t, s)] for s in seeds_of.get((n, t), [])] for t in tasks}
+            regret = {t: _med([r["final"] - ref[t] for r in rs]) for t, rs in per_task.items()}
+            test = {t: _med([r["test_error"] for r in rs]) for t, rs in per_task.items()}
             for g, ts in groups.items():
-                med = [_med([sub[(n, t, s)]["final"] - ref[t] for (nn, tt, s) in sub if nn == n and tt == t])
-                       for t in ts]
-                cell[f"regret_mean_{g}"] = statistics.fmean(med) if med else math.nan
-                cell[f"test_error_mean_{g}"] = statistics.fmean(
-                    [_med([sub[(n, t, s)]["test_error"] for (nn, tt, s) in sub if nn == n and tt == t])
-                     for t in ts]) if ts else math.nan
+                cell[f"regret_mean_{g}"] = statistics.fmean([regret[t] for t in ts]) if ts else math.nan
+                cell[f"test_error_mean_{g}"] = statistics.fmean([test[t] for t in ts]) if ts else math.nan
             if ref_runs:
-                per_task, cens, total = {}, 0, 0
+                speed, cens, total = {}, 0, 0
                 for t in tasks:
-                    ratios, c = matched(runs, ref_runs, b, n, t, sorted(s for (nn, tt, s) in sub if nn == n and tt == t),
-                                        ref_trainings)
-                    per_task[t] = _med(ratios)
+                    ratios, c = matched(runs, ref_runs, b, n, t, seeds_of.get((n, t), []), ref_trainings)
+                    speed[t] = _med(ratios)
                     cens, total = cens + c, total + len(ratios)
                 for g, ts in groups.items():
-                    cell[f"matched_speedup_median_{g}"] = _med([per_task[t] for t in ts])
+                    cell[f"matched_speedup_median_{g}"] = _med([speed[t] for t in ts])
                 cell["matched_censored_fraction"] = cens / total if total else math.nan
             cell["trials_median"] = _med([r["trials"] for (nn, _, _), r in sub.items() if nn == n])
             cell["wall_seconds_median"] = _med([r["wall"] for (nn, _, _), r in sub.items() if nn == n])
             row[n] = cell
         out["budgets"][str(b)] = row
     return out
+
+
+def _table(title: str, names: list[str], budgets: dict[str, Any], what: str, cell: Any, intro: str = "") -> list[str]:
+    """A section with one row per budget and one column per strategy, `cell` formatting a strategy's figures."""
+    return ["", f"## {title}", "", *([intro, ""] if intro else []), "| budget (trainings) | " + " | ".join(f"{n} {what}" for n in names) + " |",
+            "|---|" + "---|" * len(names),
+            *(f"| {b} | " + " | ".join(cell(row[n]) for n in names) + " |" for b, row in budgets.items())]
 
 
 def write_markdown(res: dict[str, Any], path: Path) -> None:
@@ -170,34 +173,23 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
             f"{row[n]['speedup_median_all']:.2f}x / {row[n]['speedup_median_dev']:.2f}x / "
             f"{row[n]['speedup_median_heldout']:.2f}x (rank {row[n]['rank_all']})" for n in names if n != "random") + " |")
     if "matched_speedup_median_all" in s["budgets"][next(iter(s["budgets"]))]["automl-default"]:
-        lines += ["", f"## Speed-up to the strategy's own final result (random search given up to "
-                      f"{cfg['random_reference_trainings']} trainings)", "",
-                  "Epochs random search (same seed index, one long run) needs to reach the strategy's final best at "
-                  "the budget / epochs the strategy needed to first reach it; median over seeds, then tasks. This is "
-                  "how Hyperband's and BOHB's papers quote speed-ups (time to the same result); it is not the "
-                  "suite's definition above, which fixes the target at random search's own final result at the "
-                  "same budget. When the long random search never reaches the value, it counts at its whole "
-                  "length, so the ratio is a lower bound there ('censored').", "",
-                  "| budget (trainings) | " + " | ".join(f"{n} all / dev / held-out (censored)" for n in names) + " |",
-                  "|---|" + "---|" * len(names)]
-        for b, row in s["budgets"].items():
-            lines.append(f"| {b} | " + " | ".join(
-                f"{row[n]['matched_speedup_median_all']:.2f}x / {row[n]['matched_speedup_median_dev']:.2f}x / "
-                f"{row[n]['matched_speedup_median_heldout']:.2f}x ({100 * row[n]['matched_censored_fraction']:.0f}%)"
-                for n in names) + " |")
-    lines += ["", "## Final regret (validation error points) and test error", "",
-              "| budget (trainings) | " + " | ".join(f"{n} regret dev / held-out · test err all" for n in names) + " |",
-              "|---|" + "---|" * len(names)]
-    for b, row in s["budgets"].items():
-        lines.append(f"| {b} | " + " | ".join(
-            f"{row[n]['regret_mean_dev']:.3f} / {row[n]['regret_mean_heldout']:.3f} · {row[n]['test_error_mean_all']:.2f}"
-            for n in names) + " |")
-    lines += ["", "## Trials per run and cost (median)", "",
-              "| budget (trainings) | " + " | ".join(f"{n} trials · s/run" for n in names) + " |",
-              "|---|" + "---|" * len(names)]
-    for b, row in s["budgets"].items():
-        lines.append(f"| {b} | " + " | ".join(
-            f"{row[n]['trials_median']:.0f} · {row[n]['wall_seconds_median']:.1f}" for n in names) + " |")
+        lines += _table(f"Speed-up to the strategy's own final result (random search given up to "
+                        f"{cfg['random_reference_trainings']} trainings)", names, s["budgets"],
+                        "all / dev / held-out (censored)",
+                        lambda c: f"{c['matched_speedup_median_all']:.2f}x / {c['matched_speedup_median_dev']:.2f}x / "
+                                  f"{c['matched_speedup_median_heldout']:.2f}x ({100 * c['matched_censored_fraction']:.0f}%)",
+                        intro="Epochs random search (same seed index, one long run) needs to reach the strategy's "
+                              "final best at the budget / epochs the strategy needed to first reach it; median over "
+                              "seeds, then tasks. This is how Hyperband's and BOHB's papers quote speed-ups (time to "
+                              "the same result); it is not the suite's definition above, which fixes the target at "
+                              "random search's own final result at the same budget. When the long random search never "
+                              "reaches the value, it counts at its whole length, so the ratio is a lower bound there "
+                              "('censored').")
+    lines += _table("Final regret (validation error points) and test error", names, s["budgets"],
+                    "regret dev / held-out · test err all",
+                    lambda c: f"{c['regret_mean_dev']:.3f} / {c['regret_mean_heldout']:.3f} · {c['test_error_mean_all']:.2f}")
+    lines += _table("Trials per run and cost (median)", names, s["budgets"], "trials · s/run",
+                    lambda c: f"{c['trials_median']:.0f} · {c['wall_seconds_median']:.1f}")
     lines += ["", "## Reading it", "", *res.get("reading", [])]
     path.write_text("\n".join(lines) + "\n")
 
