@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -279,9 +280,14 @@ def test_bad_input_table(tmp_path):
     cases = _bad_files(tmp_path)
     assert len(cases) >= 17
     rows = []
-    for name, (args, needles) in cases.items():
-        r = run_cli(*args, "--results-dir", str(tmp_path / "res"), cwd=tmp_path) if args[0] != "best" else \
-            run_cli(*args, cwd=tmp_path)
+
+    def run(args: list[str]) -> subprocess.CompletedProcess:
+        extra = ["--results-dir", str(tmp_path / "res")] if args[0] != "best" else []
+        return run_cli(*args, *extra, cwd=tmp_path)
+
+    with ThreadPoolExecutor(2) as pool:  # two CLI processes at a time (each case its own file and study)
+        results = list(pool.map(run, [args for args, _ in cases.values()]))
+    for (name, (_args, needles)), r in zip(cases.items(), results, strict=True):
         out = r.stdout + r.stderr
         rows.append((name, r.returncode))
         assert r.returncode == 2, f"{name}: exit {r.returncode}\n{out}"
