@@ -11,7 +11,8 @@ Two comparisons, labelled as what they are:
     (`automl search ... --no-finalize`), each with that machinery's own defaults for parallelism:
     random (`--sampler random --pruner none`), optuna-tpe (`--pruner none`), tpe-median (`--pruner median`),
     ray-asha (`--backend ray --scheduler asha --searcher random`), ray-bohb (`--backend ray --scheduler bohb`),
-    automl-default (no flag: the space's TPE + Hyperband, 2 workers).
+    automl-default (no flag: the space's TPE + successive halving, 2 workers; until 2026-12-06 TPE +
+    Hyperband: those jobs and tables are kept under `mnist1d_compare_hyperband*`).
 (b) **out of the box** (`out_of_box`): automl-default (the same runs as in (a)) against
     `benchmarks/handwritten_optuna.py` (a plain 1D CNN, TPE + MedianPruner, torch's default threads) and
     `benchmarks/handwritten_ray.py` (the same model, Tune's random search + ASHA, one CPU per trial, 2 at once).

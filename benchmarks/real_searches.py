@@ -23,11 +23,16 @@ DONE = "real_search.done"  # written once a search has finished: its wall second
 
 
 def space_copy(name: str, label: str, search: dict[str, Any], folder: Path) -> Path:
-    """search_spaces/NAME.yaml with `search` merged into its `search:` block, written to FOLDER/NAME-LABEL.yaml;
-    a relative dataset path made absolute (the copy lives elsewhere)."""
+    """search_spaces/NAME.yaml with `search` merged into its `search:` block (a None value removes that key),
+    written to FOLDER/NAME-LABEL.yaml; a relative dataset path made absolute (the copy lives elsewhere)."""
     src = ROOT / "search_spaces" / f"{name}.yaml"
     doc = yaml.safe_load(src.read_text())
-    doc.setdefault("search", {}).update(search)
+    block = doc.setdefault("search", {})
+    for k, v in search.items():
+        if v is None:
+            block.pop(k, None)
+        else:
+            block[k] = v
     ds = doc.get("dataset", {})
     if isinstance(ds.get("path"), str) and not os.path.isabs(ds["path"]):
         ds["path"] = str((src.parent / ds["path"]).resolve())
