@@ -284,7 +284,7 @@ def markdown(doc: dict[str, Any]) -> str:
                       f"{verdict[c['automl_best']]} (best: {c['best_method']})."]
         lines.append("")
     lines += ["## jobs", "", "| method | seed | trials in budget | best val | test | reproduced | load avg start / end "
-              "(1 min) | commit | ended (UTC) |", "|---|---|---|---|---|---|---|---|---|"]
+              "(1 min) | CPU | commit | ended (UTC) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for j in doc["jobs"]:
         b = j.get("best") or {}
         val = "—" if b.get("value") is None else f"{100 * b['value']:.2f}%"
@@ -292,7 +292,8 @@ def markdown(doc: dict[str, Any]) -> str:
         ls, le = j.get("load_average_at_start") or ["?"], j.get("load_average_at_end") or ["?"]
         note = " (error)" if j.get("error") else " (no trial)" if j.get("no_trial") else ""
         lines.append(f"| {j['method']}{note} | {j['seed']} | {j.get('trials_in_budget', '—')} | {val} | {acc} | "
-                     f"{b.get('reproduced', '—')} | {ls[0]} / {le[0]} | {str(j.get('commit', '?'))[:12]} | "
+                     f"{b.get('reproduced', '—')} | {ls[0]} / {le[0]} | {j.get('cpu', 'not recorded')} | "
+                     f"{str(j.get('commit', '?'))[:12]} | "
                      f"{j.get('date', '?')} |")
     lines.append("")
     return "\n".join(lines)
@@ -347,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[{datetime.now():%H:%M:%S}] {m} seed {seed}: {a.minutes:g} min", flush=True)
                 load = [round(x, 2) for x in os.getloadavg()]
                 job = launch(m, seed, budget_s, Path(tmp))
-                job.update(commit=prov["commit"], date=provenance()["date"], load_average_at_start=load,
+                job.update(commit=prov["commit"], date=provenance()["date"], cpu=prov["hardware"]["cpu"],
+                           cores=prov["hardware"]["cores"], load_average_at_start=load,
                            load_average_at_end=[round(x, 2) for x in os.getloadavg()])
                 path.write_text(json.dumps(job, indent=1, default=str))
                 jobs.append(job)
