@@ -85,3 +85,26 @@ def test_scaling_row_shows_every_committed_run_and_where_the_target_fails(tmp_pa
     row = next(ln for ln in summary.table(summary.load(path)).splitlines() if "2 workers" in ln)
     assert "1.90x (steady state 1.95x) on Xeon; other committed runs: 1.67x (epyc)" in row
     assert "| yes; **no** on epyc |" in row
+
+
+def test_mnist1d_best_mean_within_noise_is_not_shown_as_a_plain_win(tmp_path: Path) -> None:
+    """automl's default with the best mean but a paired interval holding 0 against another method: the met column
+    says so; with every interval below 0 it is a plain yes, and not being best is **no**."""
+    path = tmp_path / "summary.json"
+
+    def row(best: bool, ci: list[float]) -> str:
+        methods = {"automl-default": {"mean": 0.99, "std": 0.003}, "tpe-median": {"mean": 0.985, "std": 0.005}}
+        summary.update("mnist1d", {"same_space": {
+            "methods": methods, "budget": "10 min wall", "seeds": 4, "command": "python benchmarks/mnist1d_compare.py",
+            "automl_best": best, "vs_automl": {"tpe-median": {"mean": -0.005, "ci95": ci}}}}, path)
+        return next(ln for ln in summary.table(summary.load(path)).splitlines() if "same space" in ln)
+
+    assert "| yes by the mean; not outside noise against tpe-median (paired 95% intervals hold 0) |" in \
+        row(True, [-0.01, 0.004])
+    assert "| yes |" in row(True, [-0.01, -0.002])
+    doc = summary.load(path)
+    doc["mnist1d"]["same_space"]["checks"] = [{"label": "the Xeon rerun", "automl_best": False, "best_method": "tpe-median"}]
+    path.write_text(json.dumps(doc))
+    line = next(ln for ln in summary.table(summary.load(path)).splitlines() if "same space" in ln)
+    assert "| yes; **no** in the Xeon rerun (best: tpe-median) |" in line
+    assert "| **no** |" in row(False, [-0.01, 0.004])
