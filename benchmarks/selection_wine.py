@@ -12,7 +12,7 @@ not a model, so reading twice is the point). Also reports the linear baseline (l
     python benchmarks/selection_wine.py --seeds 0 1 2 3 4 --out results/benchmarks
 
 Each seed's search and both finalizes run with one worker and one torch thread, so `--jobs 2` (seeds side by side in
-spawned processes) gives the same rows as `--jobs 1`, in about half the time on 2 cores.
+spawned processes) gives the same rows as `--jobs 1` (checked on seeds 0-1), in less time on 2 cores.
 """
 
 from __future__ import annotations

@@ -121,9 +121,8 @@ def _met_by_mean(v: dict[str, Any]) -> str:
     the seeds cannot tell from another method's is not a win, and the table must not read as one."""
     ok = v.get("automl_best")
     level = sorted(n for n, d in (v.get("vs_automl") or {}).items() if d.get("ci95") and d["ci95"][0] <= 0 <= d["ci95"][1])
-    out = _met(ok)
-    if ok and level:
-        out = f"yes by the mean; not outside noise against {', '.join(level)} (paired 95% intervals hold 0)"
+    out = (f"yes by the mean; not outside noise against {', '.join(level)} (paired 95% intervals hold 0)"
+           if ok and level else _met(ok))
     for c in v.get("checks") or []:  # other runs of the same comparison, e.g. a same-machine rerun of a rival
         out += f"; {_met(c.get('automl_best'))} in {c['label']} (best: {c.get('best_method')})"
     return out

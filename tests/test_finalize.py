@@ -118,7 +118,7 @@ def test_no_search_process_holds_test_arrays(tmp_path, workers):
 
 # --- 3. noise-aware selection (wine, the tutorial's space, 27-row validation) ------------------------------------
 
-@pytest.mark.timeout(1800)  # five real searches, two at a time (one thread each): ~30 s on a quiet 2-core machine
+@pytest.mark.timeout(1800)  # five real searches, two at a time (one thread each): 68 s in CI on a 2-core Xeon
 def test_noise_aware_winner_beats_the_trial_number_tie_break_on_wine():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
