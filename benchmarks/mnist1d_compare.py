@@ -31,6 +31,9 @@ evaluation is added once made; a later run with the same budget reuses those fil
 again, so the 4-hour full mode can be done in parts (`--methods`, `--seeds`) and aggregated by a final run whose
 jobs are all on disk. `--fresh` runs every requested job again.
 
+`--check LABEL` (with `--summary results/benchmarks/summary.json`) records a run of the same-space comparison beside
+the headline one instead of replacing it, e.g. a same-machine rerun of a rival or more seeds of two methods.
+
 Counted apart, never averaged in: a job that ended early (error, crash: `errors`) and a job none of whose trials
 finished within the budget (`no_trial`). Every job's trials, timings and reproduction check are in the JSON.
 Run it on a quiet machine: the budget is wall time, and other jobs on the same cores take it away.
@@ -42,6 +45,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import signal
 import statistics
 import subprocess
@@ -245,10 +249,44 @@ def comparison(jobs: list[dict[str, Any]], methods: list[str], what: str, budget
             "vs_automl": paired_vs_automl(jobs, methods), "command": command}
 
 
+def add_check(label: str, doc: dict[str, Any], path: Path, source: Path) -> None:
+    """Keeps a run of the same-space comparison beside the headline one, so the README's met column can say when
+    another run (another machine, more seeds) decides it differently; the headline figures are left as they are."""
+    from summary import load, update
+
+    c = doc["same_space"]
+    if not c:
+        raise SystemExit("--check: this run has no same-space method, so there is nothing to record")
+    m = load(path).get("mnist1d")
+    if not m or not m.get("same_space"):
+        raise SystemExit(f"--check: {path} has no headline mnist1d.same_space yet; run the comparison without --check first")
+    check = {"label": label, "command": doc["command"], "date": doc["date"], "commit": doc["commit"],
+             "job_commits": doc["job_commits"],
+             "hardware": sorted({f"{j.get('cores')}-core {j.get('cpu')}" for j in doc["jobs"]}),
+             "source": str(source.resolve().relative_to(ROOT) if source.resolve().is_relative_to(ROOT) else source),
+             **{k: c[k] for k in ("methods", "best_method", "automl_best", "vs_automl")}}
+    m["same_space"]["checks"] = [x for x in m["same_space"].get("checks") or [] if x.get("label") != label] + [check]
+    update("mnist1d", m, path)
+
+
+def _machines(doc: dict[str, Any]) -> list[str]:
+    """Where the jobs ran, when that is not (only) where this run aggregated them: reused jobs keep their machine."""
+    here = f"{doc['hardware']['cores']}-core {doc['hardware']['cpu']}"
+    count: dict[str, int] = {}
+    for j in doc["jobs"]:
+        k = f"{j.get('cores')}-core {j.get('cpu')}" if j.get("cpu") else "machine not recorded"
+        count[k] = count.get(k, 0) + 1
+    if not count or set(count) == {here}:
+        return []
+    return ["", "The jobs ran on: " + "; ".join(f"{k} ({n} jobs)" for k, n in sorted(count.items())) +
+            " (the line above is where this run evaluated and aggregated them; each pair of a seed ran on one machine "
+            "only if the jobs table says so)."]
+
+
 def markdown(doc: dict[str, Any]) -> str:
     lines = ["# MNIST-1D at equal wall time", "", f"`{doc['command']}` — {doc['date']}, commit {doc['commit'][:12]}, "
              f"{doc['hardware']['cores']}-core {doc['hardware']['cpu']}, load average at start "
-             f"{doc['hardware']['load_average_at_start']}.", "",
+             f"{doc['hardware']['load_average_at_start']}.", *_machines(doc), "",
              "Only trials finished within the budget count (measured from the process launch); the best of them by "
              "validation accuracy, at its best epoch, is re-trained from its seed and tested once.", ""]
     if doc.get("jobs_reused"):
@@ -306,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ", ".join(METHODS))
     ap.add_argument("--out", default=str(ROOT / "results" / "benchmarks"))
     ap.add_argument("--no-summary", action="store_true", help="do not update summary.json's `mnist1d` key")
+    ap.add_argument("--check", default=None, metavar="LABEL",
+                    help="record this run's same-space comparison as a check beside the headline one (summary.json's "
+                         "`mnist1d.same_space.checks`, replacing a check with the same label) instead of replacing "
+                         "the headline; e.g. a same-machine rerun of a rival, or more seeds")
+    ap.add_argument("--summary", default=None, help="the summary file to update (default: OUT/summary.json)")
     ap.add_argument("--jobs-dir", default=None, help="where each job's result is kept and reused "
                     "(default OUT/mnist1d_compare_jobs)")
     ap.add_argument("--fresh", action="store_true", help="run every requested job again instead of reusing its file")
@@ -329,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     budget_s = a.minutes * 60
-    command = "python benchmarks/mnist1d_compare.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    command = "python benchmarks/mnist1d_compare.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:])).rstrip()
     prov = provenance()
     prov["hardware"] = {**hardware(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     jobs_dir = Path(a.jobs_dir) if a.jobs_dir else out / "mnist1d_compare_jobs"
@@ -374,12 +417,15 @@ def main(argv: list[str] | None = None) -> int:
     (out / "mnist1d_compare.json").write_text(json.dumps(doc, indent=1, default=str))
     (out / "mnist1d_compare.md").write_text(markdown(doc))
     print(markdown(doc))
-    if not a.no_summary:
+    summary_path = Path(a.summary) if a.summary else out / "summary.json"
+    if a.check and not a.no_summary:
+        add_check(a.check, doc, summary_path, out / "mnist1d_compare.md")
+    elif not a.no_summary:
         update("mnist1d", {k: doc[k] and {kk: vv for kk, vv in doc[k].items() if kk != "detail"}
                            for k in ("same_space", "out_of_box")} | {"source": "results/benchmarks/mnist1d_compare.json",
                                                                        "date": prov["date"], "commit": prov["commit"],
                                                                        "hardware": prov["hardware"]},
-               out / "summary.json")
+               summary_path)
     return 0
 
 

@@ -124,7 +124,10 @@ def _met_by_mean(v: dict[str, Any]) -> str:
     out = (f"yes by the mean; not outside noise against {', '.join(level)} (paired 95% intervals hold 0)"
            if ok and level else _met(ok))
     for c in v.get("checks") or []:  # other runs of the same comparison, e.g. a same-machine rerun of a rival
-        out += f"; {_met(c.get('automl_best'))} in {c['label']} (best: {c.get('best_method')})"
+        diffs = [f"{n} {100 * d['mean']:+.2f} [{100 * d['ci95'][0]:+.2f}, {100 * d['ci95'][1]:+.2f}] points"
+                 for n, d in sorted((c.get("vs_automl") or {}).items()) if d.get("ci95")]
+        out += (f"; {_met(c.get('automl_best'))} in {c['label']} (best: {c.get('best_method')}"
+                + (f"; paired vs automl-default: {', '.join(diffs)}" if diffs else "") + ")")
     return out
 
 

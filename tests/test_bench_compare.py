@@ -112,3 +112,40 @@ def test_jobs_on_disk_are_reused_not_run_again(tmp_path: Path, monkeypatch: pyte
     doc = __import__("json").loads((tmp_path / "mnist1d_compare.json").read_text())
     assert doc["jobs_reused"] == 1 and doc["test_reads"] == 1
     assert doc["same_space"]["detail"]["random"]["mean"] == pytest.approx(0.9)
+
+
+def test_a_check_run_is_kept_beside_the_headline_and_replaced_by_label(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--check LABEL` records the run's same-space comparison under mnist1d.same_space.checks (a rerun with the same
+    label replaces it) and leaves the headline figures alone; without a headline there is nothing to check against."""
+    import json
+
+    import summary
+
+    import automl.data as data
+
+    def job(m: str, seed: int, acc: float) -> dict:
+        return {"method": m, "seed": seed, "budget_s": 60.0, "evaluated": "then", "commit": "abc", "cpu": "AMD EPYC",
+                "cores": 2, "best": {"test_accuracy": acc, "value": acc, "reproduced": True}}
+
+    jobs_dir = tmp_path / "jobs"
+    jobs_dir.mkdir()
+    for j in (job("automl-default", 0, 0.98), job("tpe-median", 0, 0.99), job("automl-default", 1, 0.97),
+              job("tpe-median", 1, 0.99)):
+        mc.job_path(jobs_dir, j["method"], j["seed"], 60.0).write_text(json.dumps(j))
+    monkeypatch.setattr(data, "load_dataset", lambda spec: type("DS", (), {"test_reads": 0})())
+    path = tmp_path / "summary.json"
+    argv = ["--minutes", "1", "--seeds", "2", "--methods", "automl-default,tpe-median", "--jobs-dir", str(jobs_dir),
+            "--out", str(tmp_path / "check"), "--summary", str(path), "--check", "more seeds"]
+    with pytest.raises(SystemExit, match="no headline"):
+        mc.main(argv)
+    headline = {"same_space": {"methods": {"automl-default": {"mean": 0.5, "std": 0.0}}, "automl_best": True}}
+    summary.update("mnist1d", headline, path)
+    mc.main(argv)
+    mc.main(argv)  # the same label again: replaced, not added
+    m = summary.load(path)["mnist1d"]
+    assert m["same_space"]["methods"] == headline["same_space"]["methods"] and m["same_space"]["automl_best"] is True
+    (c,) = m["same_space"]["checks"]
+    assert c["label"] == "more seeds" and c["best_method"] == "tpe-median" and c["automl_best"] is False
+    assert c["hardware"] == ["2-core AMD EPYC"] and c["vs_automl"]["tpe-median"]["mean"] == pytest.approx(0.015)
+    assert "--check 'more seeds'" in c["command"] and c["job_commits"] == ["abc"] and c["source"].endswith("check/mnist1d_compare.md")

@@ -107,4 +107,9 @@ def test_mnist1d_best_mean_within_noise_is_not_shown_as_a_plain_win(tmp_path: Pa
     path.write_text(json.dumps(doc))
     line = next(ln for ln in summary.table(summary.load(path)).splitlines() if "same space" in ln)
     assert "| yes; **no** in the Xeon rerun (best: tpe-median) |" in line
+    doc["mnist1d"]["same_space"]["checks"][0]["vs_automl"] = {"tpe-median": {"mean": 0.0015, "ci95": [-0.0077, 0.0107]}}
+    path.write_text(json.dumps(doc))
+    line = next(ln for ln in summary.table(summary.load(path)).splitlines() if "same space" in ln)
+    assert ("**no** in the Xeon rerun (best: tpe-median; paired vs automl-default: tpe-median +0.15 [-0.77, +1.07] "
+            "points) |") in line
     assert "| **no** |" in row(False, [-0.01, 0.004])
