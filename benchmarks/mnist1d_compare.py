@@ -252,14 +252,12 @@ def comparison(jobs: list[dict[str, Any]], methods: list[str], what: str, budget
 def add_check(label: str, doc: dict[str, Any], path: Path, source: Path) -> None:
     """Keeps a run of the same-space comparison beside the headline one, so the README's met column can say when
     another run (another machine, more seeds) decides it differently; the headline figures are left as they are."""
-    from summary import load, update
+    from summary import update
 
     c = doc["same_space"]
     if not c:
         raise SystemExit("--check: this run has no same-space method, so there is nothing to record")
-    m = load(path).get("mnist1d")
-    if not m or not m.get("same_space"):
-        raise SystemExit(f"--check: {path} has no headline mnist1d.same_space yet; run the comparison without --check first")
+    m = _headline(path)
     check = {"label": label, "command": doc["command"], "date": doc["date"], "commit": doc["commit"],
              "job_commits": doc["job_commits"],
              "hardware": sorted({f"{j.get('cores')}-core {j.get('cpu')}" for j in doc["jobs"]}),
@@ -267,6 +265,15 @@ def add_check(label: str, doc: dict[str, Any], path: Path, source: Path) -> None
              **{k: c[k] for k in ("methods", "best_method", "automl_best", "vs_automl")}}
     m["same_space"]["checks"] = [x for x in m["same_space"].get("checks") or [] if x.get("label") != label] + [check]
     update("mnist1d", m, path)
+
+
+def _headline(path: Path) -> dict[str, Any]:
+    from summary import load
+
+    m = load(path).get("mnist1d")
+    if not m or not m.get("same_space"):
+        raise SystemExit(f"--check: {path} has no headline mnist1d.same_space yet; run the comparison without --check first")
+    return m
 
 
 def _machines(doc: dict[str, Any]) -> list[str]:
@@ -279,8 +286,7 @@ def _machines(doc: dict[str, Any]) -> list[str]:
     if not count or set(count) == {here}:
         return []
     return ["", "The jobs ran on: " + "; ".join(f"{k} ({n} jobs)" for k, n in sorted(count.items())) +
-            " (the line above is where this run evaluated and aggregated them; each pair of a seed ran on one machine "
-            "only if the jobs table says so)."]
+            " (the line above is the machine that evaluated and aggregated them; the jobs table gives each job's CPU)."]
 
 
 def markdown(doc: dict[str, Any]) -> str:
@@ -372,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     budget_s = a.minutes * 60
+    summary_path = Path(a.summary) if a.summary else out / "summary.json"
+    if a.check and not a.no_summary:
+        _headline(summary_path)  # before any job runs, not after an hour of them
     command = "python benchmarks/mnist1d_compare.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:])).rstrip()
     prov = provenance()
     prov["hardware"] = {**hardware(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
@@ -417,7 +426,6 @@ def main(argv: list[str] | None = None) -> int:
     (out / "mnist1d_compare.json").write_text(json.dumps(doc, indent=1, default=str))
     (out / "mnist1d_compare.md").write_text(markdown(doc))
     print(markdown(doc))
-    summary_path = Path(a.summary) if a.summary else out / "summary.json"
     if a.check and not a.no_summary:
         add_check(a.check, doc, summary_path, out / "mnist1d_compare.md")
     elif not a.no_summary:
