@@ -260,7 +260,7 @@ def add_check(label: str, doc: dict[str, Any], path: Path, source: Path) -> None
     m = _headline(path)
     check = {"label": label, "command": doc["command"], "date": doc["date"], "commit": doc["commit"],
              "job_commits": doc["job_commits"],
-             "hardware": sorted({f"{j.get('cores')}-core {j.get('cpu')}" for j in doc["jobs"]}),
+             "hardware": sorted({_machine(j) for j in doc["jobs"]}),
              "source": str(source.resolve().relative_to(ROOT) if source.resolve().is_relative_to(ROOT) else source),
              **{k: c[k] for k in ("methods", "best_method", "automl_best", "vs_automl")}}
     m["same_space"]["checks"] = [x for x in m["same_space"].get("checks") or [] if x.get("label") != label] + [check]
@@ -276,13 +276,16 @@ def _headline(path: Path) -> dict[str, Any]:
     return m
 
 
+def _machine(job: dict[str, Any]) -> str:
+    return f"{job.get('cores')}-core {job['cpu']}" if job.get("cpu") else "machine not recorded"
+
+
 def _machines(doc: dict[str, Any]) -> list[str]:
     """Where the jobs ran, when that is not (only) where this run aggregated them: reused jobs keep their machine."""
     here = f"{doc['hardware']['cores']}-core {doc['hardware']['cpu']}"
     count: dict[str, int] = {}
     for j in doc["jobs"]:
-        k = f"{j.get('cores')}-core {j.get('cpu')}" if j.get("cpu") else "machine not recorded"
-        count[k] = count.get(k, 0) + 1
+        count[_machine(j)] = count.get(_machine(j), 0) + 1
     if not count or set(count) == {here}:
         return []
     return ["", "The jobs ran on: " + "; ".join(f"{k} ({n} jobs)" for k, n in sorted(count.items())) +
