@@ -627,3 +627,42 @@ def test_regression_targets_standardized_with_train_statistics_only():
     raw = load_dataset({"name": "diabetes", "standardize_target": False})
     assert raw.info["target_standardization"] is None
     assert torch.allclose(ds.train.y * ts["std"][0] + ts["mean"][0], raw.train.y, atol=1e-3)
+
+
+# --- the driver's arrays handed to Optuna workers (automl.data.handoff) ------------------------------------------
+
+def test_search_data_handoff_round_trips_without_test_arrays_or_the_loaders_imports(tmp_path):
+    """A worker gets the driver's exact train/validation tensors and spec from one file, read with
+    weights_only, never the test arrays, and without importing scikit-learn (the built-ins' loader)."""
+    import subprocess
+    import sys
+
+    from automl.data.handoff import load_search_data, save_search_data
+
+    full = load_dataset({"name": "wine"})
+    with pytest.raises(ValueError, match="no test arrays"):
+        save_search_data(full, tmp_path / "x.pt")
+    data = full.for_search()
+    path = tmp_path / "search_data.pt"
+    assert save_search_data(data, path) and not list(tmp_path.glob(".*tmp"))
+    back = load_search_data(path)
+    assert back.spec == data.spec and back.info == json.loads(json.dumps(data.info))
+    assert back.preprocessor == data.preprocessor and back.n_test == data.n_test == full.n_test > 0
+    assert not back.holds_test_arrays and "test" not in torch.load(path, weights_only=True)
+    for a, b in ((back.train, data.train), (back.val, data.val)):
+        assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y) and a.x.dtype == b.x.dtype and a.y.dtype == b.y.dtype
+    # metadata that is not plain JSON: nothing is written and the workers load the data themselves
+    odd = data.for_search()
+    odd.info["loaded_with"] = object()
+    assert not save_search_data(odd, tmp_path / "odd.pt") and not (tmp_path / "odd.pt").exists()
+
+    space = tmp_path / "s.yaml"
+    space.write_text("name: s\ndataset: {name: wine}\nmodel: {family: mlp}\n")
+    code = ("import sys; from automl.backends.optuna.objective import Objective; "
+            "from automl.backends.optuna.settings import OptunaSettings; "
+            f"o = Objective({str(space)!r}, OptunaSettings(), data_path={str(path)!r}); "
+            "_, d, metric, _ = o._load(); "
+            "print(metric, len(d.train), len(d.val), d.holds_test_arrays, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["val_accuracy", str(len(data.train)), str(len(data.val)), "False", "False"]

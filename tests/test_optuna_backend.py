@@ -284,6 +284,8 @@ def test_two_workers_share_the_sqlite_storage(tmp_path):
     # each worker has its own sampler stream: no config is sampled twice
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)
     assert json.loads((tmp_path / "w2" / "workers.json").read_text()) == []
+    # the workers trained on the driver's arrays, handed over in one file that the search removed at its end
+    assert not (tmp_path / "w2" / "search_data.pt").exists()
 
 
 # --- 5. interrupt and resume ----------------------------------------------------------------------------------

@@ -123,14 +123,21 @@ class Objective:
 
     space_path: str
     settings: OptunaSettings
+    data_path: str | None = None  # the driver's search-form arrays (automl.data.handoff), if it wrote them
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def _load(self) -> tuple[SearchSpace, Any, str, str]:
         if not self._cache:  # a spawned worker: load what the driver prepared, from the run dir's copy
-            from automl.backends.prepare import search_data
-
             space = load_space(self.space_path)
-            dataset, obj = search_data(space)  # no test arrays here
+            if self.data_path is not None:
+                from automl.data.handoff import load_search_data
+
+                dataset = load_search_data(self.data_path)  # no test arrays here
+                obj = space.resolve_objective(dataset.spec.task)
+            else:
+                from automl.backends.prepare import search_data
+
+                dataset, obj = search_data(space)  # no test arrays here
             self._cache.update(space=space, dataset=dataset, metric=obj.metric, direction=obj.direction)
         c = self._cache
         return c["space"], c["dataset"], c["metric"], c["direction"]

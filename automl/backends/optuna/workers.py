@@ -61,19 +61,20 @@ def _optimize(study: optuna.Study, objective: Objective, settings: OptunaSetting
 
 
 def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot,
-                 parent_pid: int | None = None) -> None:
+                 parent_pid: int | None = None, data: str | None = None) -> None:
     """Entry point of a worker process (spawned, so it starts clean: no inherited torch threads or locks).
     The slot's CUDA_VISIBLE_DEVICES is set before anything initializes CUDA. The parent handles Ctrl-C and
     stops the workers with SIGTERM, which records the running trial as interrupted; a worker whose parent
     died (even by SIGKILL) stops the same way."""
     worker_signals(parent_pid or os.getppid())
     try:
-        _work(run_dir, storage, study_name, settings, slot)
+        _work(run_dir, storage, study_name, settings, slot, data)
     except KeyboardInterrupt:  # SIGTERM: the trial is recorded as interrupted; no traceback for it
         sys.exit(Terminated.exit_code)
 
 
-def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot) -> None:
+def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot,
+          data: str | None = None) -> None:
     os.environ.update(slot.env)
     os.environ["AUTOML_DEVICE_LABEL"] = slot.label
     quiet_optuna()
@@ -84,7 +85,7 @@ def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any],
     space = load_space(Path(run_dir) / "space.yaml")
     study = optuna.load_study(study_name=study_name, storage=open_storage(storage), pruner=make_pruner(s, space))
     study.sampler = make_sampler(s, space, offset=len(study.get_trials(deepcopy=False)) + 7919 * slot.index)
-    objective = Objective(str(Path(run_dir) / "space.yaml"), s)
+    objective = Objective(str(Path(run_dir) / "space.yaml"), s, data_path=data)
     objective._load()  # the data, once per worker and before its first trial (not inside the first trial's time)
     _optimize(study, objective, s)
 
@@ -181,10 +182,23 @@ class OptunaBackend(Backend):
             write_holders(job.info.run_dir, [])
 
     def _in_workers(self, job: Job, study: optuna.Study, s: OptunaSettings, slots: list[Slot]) -> None:
+        from automl.data.handoff import FILE, save_search_data
+
         info = job.info
-        procs = [WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage, "study": info.study,
-                                "settings": asdict(s), "slot": asdict(slot), "parent_pid": os.getpid()})
-                 for slot in slots]
+        # the driver's arrays, handed over as one file (automl.data.handoff); removed when the search ends
+        data_file = info.run_dir / FILE
+        data = str(data_file) if save_search_data(job.data, data_file) else None
+        try:
+            procs = [WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage, "study": info.study,
+                                    "settings": asdict(s), "slot": asdict(slot), "parent_pid": os.getpid(),
+                                    "data": data})
+                     for slot in slots]
+            self._drive(job, study, procs)
+        finally:
+            data_file.unlink(missing_ok=True)
+
+    def _drive(self, job: Job, study: optuna.Study, procs: list[WorkerProcess]) -> None:
+        info = job.info
         write_holders(info.run_dir, [os.getpid(), *(p.pid for p in procs if p.pid)])  # the driver holds the run too
         # trials of earlier sessions (resume) are not reported again: the printer summed them up in one line
         seen = {t.number for t in study.get_trials(deepcopy=False, states=FINISHED)}
