@@ -8,6 +8,7 @@ __getattr__, __dir__, __all__ = lazy_exports(__name__, {
     "dataset": ("Dataset", "SealedSplit", "Split"),
     "errors": ("DataError",),
     "files": ("TableEncoder",),
+    "handoff": ("load_search_data", "save_search_data"),
     "load": ("load_dataset",),
     "raw": ("read_raw", "resolve_path"),
     "spec": ("DataSpec", "InputKind", "Task"),
