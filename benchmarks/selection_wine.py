@@ -54,7 +54,7 @@ def run_seed(seed: int, work: Path, trials: int | None = None) -> dict:
 def _pin_to_one_cpu(cpus: Any) -> None:
     """Pool initializer: each worker takes a CPU of its own, so finalize (which uses every core it may run on) and
     the search keep to one thread each and side-by-side seeds do not oversubscribe the machine."""
-    if hasattr(os, "sched_setaffinity"):
+    if hasattr(os, "sched_setaffinity"):  # elsewhere (macOS, Windows) unpinned: finalize may oversubscribe
         os.sched_setaffinity(0, {cpus.get()})
 
 
@@ -78,12 +78,14 @@ def main(argv: list[str] | None = None) -> dict:
             sys.path[:0] = added
             try:
                 ctx = multiprocessing.get_context("spawn")
-                n = min(args.jobs, len(args.seeds))
+                usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+                n = min(args.jobs, len(args.seeds), len(usable) if usable else args.jobs)
+                if n < args.jobs:
+                    print(f"--jobs {args.jobs}: {n} side by side ({len(usable or [])} usable CPUs, "
+                          f"{len(args.seeds)} seeds)")
                 cpus = ctx.Queue()
-                for cpu in sorted(os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(n))[:n]:
+                for cpu in (usable or [])[:n]:
                     cpus.put(cpu)
-                if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < n:
-                    raise SystemExit(f"--jobs {n}: this process may run on {len(os.sched_getaffinity(0))} CPUs only")
                 with ProcessPoolExecutor(n, mp_context=ctx, initializer=_pin_to_one_cpu, initargs=(cpus,)) as pool:
                     rows = list(pool.map(run_seed, args.seeds, [Path(work)] * len(args.seeds),
                                          [args.trials] * len(args.seeds)))

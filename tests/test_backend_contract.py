@@ -24,20 +24,23 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.fixture(scope="module", params=BACKENDS.names())
 def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    os.environ["TORCHDYNAMO_DISABLE"] = "1"
-    if request.param != "ray":
-        yield request.param
-        return
-    ray = pytest.importorskip("ray")
-    base = tempfile.mkdtemp(prefix="amlc", dir="/tmp")
-    os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100_000_000,
-             _temp_dir=base, _node_ip_address="127.0.0.1", logging_level="WARNING")
-    try:
-        yield request.param
-    finally:
-        ray.shutdown()
-        shutil.rmtree(base, ignore_errors=True)
+    # for this module only: torch reads it at each torch.compile, and a later module (test_devices) compiles
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TORCHDYNAMO_DISABLE", "1")
+        if request.param != "ray":
+            yield request.param
+            return
+        ray = pytest.importorskip("ray")
+        base = tempfile.mkdtemp(prefix="amlc", dir="/tmp")
+        if "RAY_CHDIR_TO_TRIAL_DIR" not in os.environ:
+            env.setenv("RAY_CHDIR_TO_TRIAL_DIR", "0")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100_000_000,
+                 _temp_dir=base, _node_ip_address="127.0.0.1", logging_level="WARNING")
+        try:
+            yield request.param
+        finally:
+            ray.shutdown()
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

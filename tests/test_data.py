@@ -22,6 +22,7 @@ from automl.data import (
     subsample_indices,
 )
 from automl.data.builtin import mnist1d_cache_path
+from automl.data.dataset import Dataset, SealedSplit, Split
 
 HEMOLYTIC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "hemolytic.npz"
 
@@ -651,10 +652,19 @@ def test_search_data_handoff_round_trips_without_test_arrays_or_the_loaders_impo
     assert not back.holds_test_arrays and "test" not in torch.load(path, weights_only=True)
     for a, b in ((back.train, data.train), (back.val, data.val)):
         assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y) and a.x.dtype == b.x.dtype and a.y.dtype == b.y.dtype
-    # metadata that is not plain JSON: nothing is written and the workers load the data themselves
+    # provenance that is not plain JSON is kept as text (workers never read it); the spec is exact
     odd = data.for_search()
-    odd.info["loaded_with"] = object()
-    assert not save_search_data(odd, tmp_path / "odd.pt") and not (tmp_path / "odd.pt").exists()
+    odd.info["loaded_with"] = np.int64(3)
+    assert save_search_data(odd, tmp_path / "odd.pt") and load_search_data(tmp_path / "odd.pt").info["loaded_with"] == "3"
+    # a file that cannot be written: False, nothing half-written left, and the workers load the data themselves
+    assert not save_search_data(data, tmp_path / "no_such_dir" / "search_data.pt")
+    assert not list(tmp_path.glob("**/.search_data*"))
+    # a split that is a view of more rows is written as its own rows only (never the storage behind it)
+    rows = torch.cat([data.train.x, data.val.x])
+    view = Dataset(data.spec, Split(rows[:10], data.train.y[:10]), data.val, SealedSplit.withheld(1), {})
+    save_search_data(view, tmp_path / "view.pt")
+    x = load_search_data(tmp_path / "view.pt").train.x
+    assert torch.equal(x, rows[:10]) and x.untyped_storage().nbytes() == x.numel() * x.element_size()
 
     space = tmp_path / "s.yaml"
     space.write_text("name: s\ndataset: {name: wine}\nmodel: {family: mlp}\n")

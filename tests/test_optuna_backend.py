@@ -436,9 +436,11 @@ def test_workers_exit_when_their_parent_is_killed_9(tmp_path):
     # a trial that had begun training was recorded; one cut while Optuna was still creating it (no worker
     # attr yet, nothing trained) stays RUNNING, and resume re-queues it as it does after any kill -9
     assert all("worker" not in t.user_attrs for t in after if t.state.name == "RUNNING"), seen
+    assert (run / "search_data.pt").exists()  # the killed driver could not remove the workers' data file ...
     cli("resume", run, "--trials", 6, "--workers", 1, "--no-finalize")
     final = trials_of(run)
     assert len(real(final)) == 6 and not [t for t in final if t.state.name in ("RUNNING", "WAITING")]
+    assert not (run / "search_data.pt").exists()  # ... the next session did, even with one worker
 
 
 def test_sigterm_stops_a_two_worker_search_and_its_workers(tmp_path):
@@ -457,6 +459,22 @@ def test_sigterm_stops_a_two_worker_search_and_its_workers(tmp_path):
     seen = [(t.number, t.state.name, t.user_attrs.get("reason")) for t in after]
     assert [t for t in after if t.user_attrs.get("status") == "interrupted"], seen
     assert all("worker" not in t.user_attrs for t in after if t.state.name == "RUNNING"), seen
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace():
+    """Stopping the workers (Ctrl-C, SIGTERM): one stuck in native code, deaf to SIGTERM, is killed once the grace
+    period is over instead of leaving the search waiting on it."""
+    from automl.backends.optuna.workers import WorkerProcess, _stop
+
+    deaf = WorkerProcess.__new__(WorkerProcess)  # the real class around a process that ignores SIGTERM
+    deaf._p = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
+                                "signal.SIG_IGN); print('ready', flush=True); time.sleep(120)"],
+                               stdout=subprocess.PIPE, text=True)
+    assert deaf._p.stdout.readline().strip() == "ready"
+    t0 = time.time()
+    _stop([deaf], grace_s=1.0)
+    assert not deaf.is_alive() and deaf.exitcode == -signal.SIGKILL and 1.0 <= time.time() - t0 < 15
+    deaf._p.stdout.close()
 
 
 def test_live_holders_ignores_dead_and_reused_pids(tmp_path):

@@ -10,6 +10,7 @@ with `torch.load(weights_only=True)`: tensors and plain data only, nothing unpic
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -24,20 +25,31 @@ from automl.data.spec import DataSpec
 FILE = "search_data.pt"
 
 
+def _own(t: torch.Tensor) -> torch.Tensor:
+    """`torch.save` of a view writes its whole storage: a split sliced out of all the rows would carry the
+    other rows (the test rows among them) into the file. A tensor that is not exactly its storage is copied."""
+    if t.is_contiguous() and t.untyped_storage().nbytes() == t.numel() * t.element_size():
+        return t
+    return t.clone(memory_format=torch.contiguous_format)
+
+
 def save_search_data(dataset: Dataset, path: Path) -> bool:
-    """Write `dataset` (search form) to `path` atomically; False (and nothing written) when its metadata is not
-    plain JSON data, in which case the workers load the data themselves as before."""
+    """Write `dataset` (search form) to `path` atomically. False, with nothing left behind, when the file cannot
+    be written (a full disk, a read-only run directory): the workers then load the data themselves."""
     if dataset.holds_test_arrays:
         raise ValueError("save_search_data takes the search form of a dataset (Dataset.for_search()): no test arrays")
-    try:
-        meta = json.dumps({"spec": dataclasses.asdict(dataset.spec), "n_test": dataset.n_test, "info": dataset.info,
-                           "preprocessor": dataset.preprocessor}, allow_nan=True)
-    except (TypeError, ValueError):
-        return False
+    # the spec is plain data; info (provenance for reports, which workers never read) is kept as JSON can say it
+    meta = json.dumps({"spec": dataclasses.asdict(dataset.spec), "n_test": dataset.n_test, "info": dataset.info,
+                       "preprocessor": dataset.preprocessor}, default=str)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save({"meta": meta, "train_x": dataset.train.x, "train_y": dataset.train.y,
-                "val_x": dataset.val.x, "val_y": dataset.val.y}, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save({"meta": meta, "train_x": _own(dataset.train.x), "train_y": _own(dataset.train.y),
+                    "val_x": _own(dataset.val.x), "val_y": _own(dataset.val.y)}, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError):  # torch reports a missing folder or a failed write as RuntimeError
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return False
     return True
 
 
@@ -50,3 +62,10 @@ def load_search_data(path: Path | str) -> Dataset:
                        "feature_names": tuple(s["feature_names"])})
     return Dataset(spec, Split(d["train_x"], d["train_y"]), Split(d["val_x"], d["val_y"]),
                    SealedSplit.withheld(meta["n_test"]), meta["info"], meta["preprocessor"])
+
+
+def remove_search_data(run_dir: Path) -> None:
+    """Remove the file and any half-written one (a driver killed while saving, or by kill -9 mid-search)."""
+    for p in (run_dir / FILE, *run_dir.glob(f".{FILE}.*.tmp")):
+        with contextlib.suppress(OSError):
+            p.unlink()

@@ -10,6 +10,7 @@ import functools
 import gc
 import math
 import os
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -79,8 +80,9 @@ def run_trial(config: dict[str, Any], dataset: Dataset, *, objective_metric: str
     if os.environ.get("AUTOML_AUDIT_TEST_ARRAYS") == "1":  # evidence that search processes hold no test data
         from automl.data.dataset import test_arrays_in_process
 
+        # and whether this process ran a data loader (an Optuna worker gets the driver's arrays: it never does)
         res.audit = {"pid": os.getpid(), "test_arrays_in_process": test_arrays_in_process(),
-                     "dataset_holds_test_arrays": dataset.holds_test_arrays}
+                     "dataset_holds_test_arrays": dataset.holds_test_arrays, "sklearn_imported": "sklearn" in sys.modules}
     return res
 
 

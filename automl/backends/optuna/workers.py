@@ -120,6 +120,9 @@ class WorkerProcess:
     def terminate(self) -> None:
         self._p.terminate()
 
+    def kill(self) -> None:
+        self._p.kill()
+
     def join(self, timeout: float | None = None) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._p.wait(timeout)
@@ -144,7 +147,10 @@ class OptunaBackend(Backend):
         return load_trials(info)
 
     def run(self, job: Job, *, resume: bool) -> None:
+        from automl.data.handoff import remove_search_data
+
         quiet_optuna()
+        remove_search_data(job.info.run_dir)  # a data file an earlier session's killed driver left behind
         s: OptunaSettings = job.settings  # type: ignore[assignment]
         study = self._study(job.info, job.space, s, create=not resume)
         if resume:
@@ -182,20 +188,28 @@ class OptunaBackend(Backend):
             write_holders(job.info.run_dir, [])
 
     def _in_workers(self, job: Job, study: optuna.Study, s: OptunaSettings, slots: list[Slot]) -> None:
-        from automl.data.handoff import FILE, save_search_data
+        from automl.data.handoff import FILE, remove_search_data, save_search_data
 
         info = job.info
-        # the driver's arrays, handed over as one file (automl.data.handoff); removed when the search ends
-        data_file = info.run_dir / FILE
-        data = str(data_file) if save_search_data(job.data, data_file) else None
+        procs: list[WorkerProcess] = []
         try:
-            procs = [WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage, "study": info.study,
-                                    "settings": asdict(s), "slot": asdict(slot), "parent_pid": os.getpid(),
-                                    "data": data})
-                     for slot in slots]
+            # the driver's arrays, handed over as one file (automl.data.handoff); removed when the search ends
+            data: str | None = str(info.run_dir / FILE)
+            if not save_search_data(job.data, info.run_dir / FILE):
+                data = None
+                print(f"note: could not write {info.run_dir / FILE}; each worker loads the data itself",
+                      file=sys.stderr)
+            try:
+                for slot in slots:
+                    procs.append(WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage,
+                                                "study": info.study, "settings": asdict(s), "slot": asdict(slot),
+                                                "parent_pid": os.getpid(), "data": data}))
+            except BaseException:  # a worker that could not start: the ones that did stop with the search
+                _stop(procs)
+                raise
             self._drive(job, study, procs)
         finally:
-            data_file.unlink(missing_ok=True)
+            remove_search_data(info.run_dir)
 
     def _drive(self, job: Job, study: optuna.Study, procs: list[WorkerProcess]) -> None:
         info = job.info
@@ -221,14 +235,7 @@ class OptunaBackend(Backend):
                     # are read again every time): at most ~1% of a core, and at least every POLL_S
                     next_poll = time.monotonic() + max(POLL_S, 100 * (time.monotonic() - t))
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: each worker records its running trial as interrupted
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-            deadline = time.time() + 30
-            for p in procs:
-                p.join(max(0.1, deadline - time.time()))
-                if p.is_alive():  # stuck in native code: its trial stays RUNNING and resume re-queues it
-                    p.kill()
+            _stop(procs)
             raise
         finally:
             for p in procs:
@@ -259,6 +266,20 @@ class OptunaBackend(Backend):
                                        **({"cost": space.objective.cost} if space.objective.cost else {}),
                                        "run_dir": str(info.run_dir)})
         return study
+
+
+def _stop(procs: list[WorkerProcess], grace_s: float = 30) -> None:
+    """SIGTERM to each live worker (it records its running trial as interrupted), then SIGKILL to any that has not
+    exited within `grace_s` (stuck in native code: its trial stays RUNNING and resume re-queues it)."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.time() + grace_s
+    for p in procs:
+        p.join(max(0.1, deadline - time.time()))
+        if p.is_alive():
+            p.kill()
+            p.join(5)
 
 
 def _cores() -> int:
