@@ -52,6 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -283,9 +284,7 @@ def _machine(job: dict[str, Any]) -> str:
 def _machines(doc: dict[str, Any]) -> list[str]:
     """Where the jobs ran, when that is not (only) where this run aggregated them: reused jobs keep their machine."""
     here = f"{doc['hardware']['cores']}-core {doc['hardware']['cpu']}"
-    count: dict[str, int] = {}
-    for j in doc["jobs"]:
-        count[_machine(j)] = count.get(_machine(j), 0) + 1
+    count = Counter(_machine(j) for j in doc["jobs"])
     if not count or set(count) == {here}:
         return []
     return ["", "The jobs ran on: " + "; ".join(f"{k} ({n} jobs)" for k, n in sorted(count.items())) +

@@ -69,11 +69,9 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as work:
         if args.jobs <= 1 or len(args.seeds) <= 1:
             rows = [run_seed(s, Path(work), args.trials) for s in args.seeds]
-        else:  # spawned children import this module by name: its folder on their path (and the repo's, for automl)
+        else:  # spawned children import this module by name: its folder on their path (and the repo's, for automl);
+            # spawn hands them this process's sys.path (PYTHONPATH would be overridden by it)
             here = str(Path(__file__).resolve().parent)
-            old = os.environ.get("PYTHONPATH")
-            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, str(ROOT), old) if p)
-            # spawn hands the children this process's sys.path, not PYTHONPATH's: the folder goes there too
             added = [p for p in (here, str(ROOT)) if p not in sys.path]
             sys.path[:0] = added
             try:
@@ -92,10 +90,6 @@ def main(argv: list[str] | None = None) -> dict:
             finally:
                 for p in added:
                     sys.path.remove(p)
-                if old is None:
-                    os.environ.pop("PYTHONPATH", None)
-                else:
-                    os.environ["PYTHONPATH"] = old
     res = {"what": "test accuracy of the noise-aware winner vs the trial-number tie-break (wine, tutorial space)",
            "space": str(SPACE.relative_to(ROOT)), "seeds": args.seeds, "rows": rows,
            "noise_mean": statistics.fmean(r["noise_test_accuracy"] for r in rows),

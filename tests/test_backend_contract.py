@@ -30,7 +30,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
         if request.param != "ray":
             yield request.param
             return
-        ray = pytest.importorskip("ray")
+        import ray  # a core dependency: missing, this is an error, never a skip
         base = tempfile.mkdtemp(prefix="amlc", dir="/tmp")
         if "RAY_CHDIR_TO_TRIAL_DIR" not in os.environ:
             env.setenv("RAY_CHDIR_TO_TRIAL_DIR", "0")

@@ -194,11 +194,10 @@ class OptunaBackend(Backend):
         procs: list[WorkerProcess] = []
         try:
             # the driver's arrays, handed over as one file (automl.data.handoff); removed when the search ends
-            data: str | None = str(info.run_dir / FILE)
-            if not save_search_data(job.data, info.run_dir / FILE):
-                data = None
-                print(f"note: could not write {info.run_dir / FILE}; each worker loads the data itself",
-                      file=sys.stderr)
+            data_file = info.run_dir / FILE
+            data = str(data_file) if save_search_data(job.data, data_file) else None
+            if data is None:
+                print(f"note: could not write {data_file}; each worker loads the data itself", file=sys.stderr)
             try:
                 for slot in slots:
                     procs.append(WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage,
