@@ -652,6 +652,11 @@ def test_search_data_handoff_round_trips_without_test_arrays_or_the_loaders_impo
     assert not back.holds_test_arrays and "test" not in torch.load(path, weights_only=True)
     for a, b in ((back.train, data.train), (back.val, data.val)):
         assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y) and a.x.dtype == b.x.dtype and a.y.dtype == b.y.dtype
+    # the tensors are the file's pages, mapped (workers share one copy), privately: a write never reaches the file
+    assert str(path) in Path("/proc/self/maps").read_text()
+    first = float(data.train.x.flatten()[0])
+    back.train.x.flatten()[0] = first + 1
+    assert float(load_search_data(path).train.x.flatten()[0]) == first
     # provenance that is not plain JSON is kept as text (workers never read it); the spec is exact
     odd = data.for_search()
     odd.info["loaded_with"] = np.int64(3)

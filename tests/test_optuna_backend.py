@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from itertools import product
@@ -281,6 +283,9 @@ def test_two_workers_share_the_sqlite_storage(tmp_path):
     workers = {t.user_attrs["worker"] for t in trials}
     pids = {int(w.rpartition(":")[2]) for w in workers}
     assert len(pids) == 2 and os.getpid() not in pids, workers
+    # the start barrier: both workers asked for their first trial together, once both had loaded torch and the data
+    firsts = [min(t.datetime_start for t in trials if t.user_attrs["worker"] == w) for w in workers]
+    assert abs((firsts[0] - firsts[1]).total_seconds()) < 2.0, firsts
     # each worker has its own sampler stream: no config is sampled twice
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == len(trials)
     assert json.loads((tmp_path / "w2" / "workers.json").read_text()) == []
@@ -475,6 +480,119 @@ def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace():
     _stop([deaf], grace_s=1.0)
     assert not deaf.is_alive() and deaf.exitcode == -signal.SIGKILL and 1.0 <= time.time() - t0 < 15
     deaf._p.stdout.close()
+
+
+_BARRIER_CHILD = ("import sys, time; from automl.backends.optuna.barrier import wait_for_siblings; "
+                  "w = wait_for_siblings(sys.argv[1], int(sys.argv[2]), 2, wait_s=float(sys.argv[3])); "
+                  "print(time.time(), w, flush=True)")
+
+
+def _barrier_child(folder: Path, index: int, wait_s: float = 60) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", _BARRIER_CHILD, str(folder), str(index), str(wait_s)],
+                            stdout=subprocess.PIPE, text=True)
+
+
+def _released(child: subprocess.Popen) -> tuple[float, float]:
+    """(the time the child went, the seconds it waited)."""
+    out = child.communicate(timeout=60)[0].split()
+    return float(out[0]), float(out[1])
+
+
+def _until_ready(folder: Path, n: int) -> None:
+    from automl.backends.optuna.barrier import ready_count
+
+    deadline = time.time() + 30
+    while ready_count(folder) < n:
+        assert time.time() < deadline, f"no worker became ready in {folder} within 30 s"
+        time.sleep(0.02)
+
+
+def test_the_start_barrier_holds_workers_until_all_are_ready_and_never_blocks_a_search(tmp_path):
+    """Real processes: the early worker waits for the late one and both go within a moment of each other; a
+    worker alone goes when the driver releases it (a sibling exited), when the folder goes away (the search
+    ended) or when its wait runs out; a folder that is already gone holds nobody; a killed driver's folder is
+    swept by the next session."""
+    from automl.backends.optuna import barrier
+
+    children: list[subprocess.Popen] = []
+    try:
+        children.append(early := _barrier_child(tmp_path, 0))
+        _until_ready(tmp_path, 1)
+        time.sleep(1.5)
+        assert early.poll() is None, "the early worker went before its sibling was ready"
+        t_late = time.time()
+        children.append(late := _barrier_child(tmp_path, 1))
+        (t0, w0), (t1, w1) = _released(early), _released(late)
+        assert t0 >= t_late and w0 >= 1.5, (t0, t_late, w0)
+        assert abs(t0 - t1) < 1.0 and w1 < 1.0, (t0, t1, w1)
+
+        for name, let_go in (("released", barrier.release), ("removed", shutil.rmtree)):
+            (folder := tmp_path / name).mkdir()
+            children.append(alone := _barrier_child(folder, 0))
+            _until_ready(folder, 1)
+            time.sleep(0.5)
+            assert alone.poll() is None, name
+            let_go(folder)
+            assert _released(alone)[1] < 30, name
+
+        (tmp_path / "timed").mkdir()
+        children.append(timed := _barrier_child(tmp_path / "timed", 0, wait_s=0.5))  # no sibling ever comes
+        assert 0.5 <= _released(timed)[1] < 10
+        assert barrier.wait_for_siblings(tmp_path / "gone", 0, 2, wait_s=30) == 0.0
+    finally:
+        for c in children:
+            c.kill()
+            c.communicate()
+
+    # a driver killed by SIGKILL leaves its folder in the temp dir: the next session's sweep removes it
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = Path(tempfile.mkdtemp(prefix=f"{barrier.PREFIX}{dead.pid}-"))
+    mine = barrier.make_folder()
+    try:
+        assert mine and Path(mine).name.startswith(f"{barrier.PREFIX}{os.getpid()}-") and Path(mine).is_dir()
+        assert not left.exists()
+    finally:
+        shutil.rmtree(left, ignore_errors=True)
+        shutil.rmtree(mine, ignore_errors=True)
+
+
+def test_the_driver_releases_the_barrier_when_a_worker_exits_before_its_siblings_are_ready(tmp_path):
+    """The driver's loop (`_drive`, the code a search runs): one worker exited at start-up while its sibling waits
+    at the barrier; the driver writes `go` at once instead of leaving the sibling to wait out its 120 s."""
+    from automl.backends.optuna import barrier
+    from automl.backends.optuna.workers import OptunaBackend, WorkerProcess
+
+    class Job:  # what `_drive` reads of a job
+        class info:
+            run_dir = tmp_path
+
+        @staticmethod
+        def finished(record):
+            pass
+
+    class Study:
+        @staticmethod
+        def get_trials(deepcopy=False, states=None):
+            return []
+
+    def proc(code: str) -> WorkerProcess:
+        p = WorkerProcess.__new__(WorkerProcess)
+        p._p = subprocess.Popen([sys.executable, "-c", code])
+        return p
+
+    folder = tmp_path / "start"
+    folder.mkdir()
+    waiting = proc(_BARRIER_CHILD.replace("sys.argv[1]", repr(str(folder))).replace("int(sys.argv[2])", "0")
+                   .replace("float(sys.argv[3])", "120"))
+    crashed = proc("import sys; sys.exit(3)")
+    t0 = time.time()
+    try:
+        with pytest.raises(RuntimeError, match=r"exited with codes \[3\]"):
+            OptunaBackend()._drive(Job, Study, [waiting, crashed], str(folder))
+    finally:
+        waiting.kill()
+    assert (folder / barrier.GO).exists() and time.time() - t0 < 30
 
 
 def test_live_holders_ignores_dead_and_reused_pids(tmp_path):

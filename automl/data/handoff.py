@@ -5,7 +5,10 @@ deterministic, or a file edited mid-search, would give each worker other data th
 imports the loader's libraries first (scikit-learn and SciPy for the built-ins: ~2 s of CPU per worker on a
 2-core machine, paid again by every worker of every search). The file holds the train and validation tensors
 and the metadata, never test arrays (only the test split's size, as `Dataset.for_search()` does), and is read
-with `torch.load(weights_only=True)`: tensors and plain data only, nothing unpickled.
+with `torch.load(weights_only=True)`: tensors and plain data only, nothing unpickled. Workers map the file
+(`mmap=True`) rather than read it: K workers share one copy of the arrays in the page cache instead of holding K
+(for a multi-GB image dataset, the difference between fitting in memory and not). The mapping is private:
+a worker that writes to its tensors gets its own copy of those pages, and the file is never changed.
 """
 
 from __future__ import annotations
@@ -54,8 +57,9 @@ def save_search_data(dataset: Dataset, path: Path) -> bool:
 
 
 def load_search_data(path: Path | str) -> Dataset:
-    """The dataset `save_search_data` wrote: same tensors, same spec, the test split withheld."""
-    d: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+    """The dataset `save_search_data` wrote: same tensors, same spec, the test split withheld; the tensors are
+    pages of the file (mapped, copy-on-write), which stays until the search ends."""
+    d: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     meta = json.loads(d["meta"])
     s = meta["spec"]
     spec = DataSpec(**{**s, "input_shape": tuple(s["input_shape"]), "class_names": tuple(s["class_names"]),

@@ -18,7 +18,7 @@ def main() -> None:
 
     args = json.loads(sys.stdin.read())
     _worker_main(args["run_dir"], args["storage"], args["study"], args["settings"], Slot(**args["slot"]),
-                 parent_pid=args.get("parent_pid"), data=args.get("data"))
+                 parent_pid=args.get("parent_pid"), data=args.get("data"), start=args.get("start"))
 
 
 if __name__ == "__main__":

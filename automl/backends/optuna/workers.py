@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ import optuna
 
 from automl.backends.base import Backend, Job
 from automl.backends.devices import Slot, plan_slots, resolve_devices, threads_per_slot
+from automl.backends.optuna.barrier import WAIT_S, make_folder, ready_count, release, wait_for_siblings
 from automl.backends.optuna.objective import BudgetCallback, Objective, TrialError, quiet_optuna
 from automl.backends.optuna.samplers import PRUNERS, SAMPLERS
 from automl.backends.optuna.settings import OptunaSettings
@@ -61,20 +63,21 @@ def _optimize(study: optuna.Study, objective: Objective, settings: OptunaSetting
 
 
 def _worker_main(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot,
-                 parent_pid: int | None = None, data: str | None = None) -> None:
+                 parent_pid: int | None = None, data: str | None = None,
+                 start: dict[str, Any] | None = None) -> None:
     """Entry point of a worker process (spawned, so it starts clean: no inherited torch threads or locks).
     The slot's CUDA_VISIBLE_DEVICES is set before anything initializes CUDA. The parent handles Ctrl-C and
     stops the workers with SIGTERM, which records the running trial as interrupted; a worker whose parent
     died (even by SIGKILL) stops the same way."""
     worker_signals(parent_pid or os.getppid())
     try:
-        _work(run_dir, storage, study_name, settings, slot, data)
+        _work(run_dir, storage, study_name, settings, slot, data, start)
     except KeyboardInterrupt:  # SIGTERM: the trial is recorded as interrupted; no traceback for it
         sys.exit(Terminated.exit_code)
 
 
 def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any], slot: Slot,
-          data: str | None = None) -> None:
+          data: str | None = None, start: dict[str, Any] | None = None) -> None:
     os.environ.update(slot.env)
     os.environ["AUTOML_DEVICE_LABEL"] = slot.label
     quiet_optuna()
@@ -87,6 +90,9 @@ def _work(run_dir: str, storage: str, study_name: str, settings: dict[str, Any],
     study.sampler = make_sampler(s, space, offset=len(study.get_trials(deepcopy=False)) + 7919 * slot.index)
     objective = Objective(str(Path(run_dir) / "space.yaml"), s, data_path=data)
     objective._load()  # the data, once per worker and before its first trial (not inside the first trial's time)
+    if start:  # all workers begin together (automl.backends.optuna.barrier), never past the search's deadline
+        wait_s = WAIT_S if s.deadline is None else min(WAIT_S, max(0.0, s.deadline - time.time()))
+        wait_for_siblings(start["dir"], slot.index, int(start["workers"]), wait_s)
     _optimize(study, objective, s)
 
 
@@ -192,6 +198,7 @@ class OptunaBackend(Backend):
 
         info = job.info
         procs: list[WorkerProcess] = []
+        start = make_folder()  # the start barrier's markers (None: no barrier); removed with the search
         try:
             # the driver's arrays, handed over as one file (automl.data.handoff); removed when the search ends
             data_file = info.run_dir / FILE
@@ -202,15 +209,18 @@ class OptunaBackend(Backend):
                 for slot in slots:
                     procs.append(WorkerProcess({"run_dir": str(info.run_dir), "storage": info.storage,
                                                 "study": info.study, "settings": asdict(s), "slot": asdict(slot),
-                                                "parent_pid": os.getpid(), "data": data}))
+                                                "parent_pid": os.getpid(), "data": data,
+                                                "start": start and {"dir": start, "workers": len(slots)}}))
             except BaseException:  # a worker that could not start: the ones that did stop with the search
                 _stop(procs)
                 raise
-            self._drive(job, study, procs)
+            self._drive(job, study, procs, start)
         finally:
             remove_search_data(info.run_dir)
+            if start:
+                shutil.rmtree(start, ignore_errors=True)
 
-    def _drive(self, job: Job, study: optuna.Study, procs: list[WorkerProcess]) -> None:
+    def _drive(self, job: Job, study: optuna.Study, procs: list[WorkerProcess], start: str | None = None) -> None:
         info = job.info
         write_holders(info.run_dir, [os.getpid(), *(p.pid for p in procs if p.pid)])  # the driver holds the run too
         # trials of earlier sessions (resume) are not reported again: the printer summed them up in one line
@@ -226,6 +236,10 @@ class OptunaBackend(Backend):
             next_poll = time.monotonic()
             while any(p.is_alive() for p in procs):
                 time.sleep(0.1)  # a finished search is noticed at once; the storage is read less often
+                if start and not all(p.is_alive() for p in procs):  # one exited: none may wait for it
+                    if ready_count(start) < len(procs):
+                        release(start)
+                    start = None
                 if time.monotonic() >= next_poll:
                     t = time.monotonic()
                     with shielded():  # Ctrl-C and SIGTERM wait for the storage read (a torn one logs a traceback)
