@@ -149,3 +149,45 @@ def test_a_check_run_is_kept_beside_the_headline_and_replaced_by_label(tmp_path:
     assert c["label"] == "more seeds" and c["best_method"] == "tpe-median" and c["automl_best"] is False
     assert c["hardware"] == ["2-core AMD EPYC"] and c["vs_automl"]["tpe-median"]["mean"] == pytest.approx(0.015)
     assert "--check 'more seeds'" in c["command"] and c["job_commits"] == ["abc"] and c["source"].endswith("check/mnist1d_compare.md")
+
+
+# --- benchmarks/mnist1d_select_replay.py: a shorter search replayed from a 10-minute job ---------------------------
+
+def test_the_replay_keeps_the_trials_started_before_the_deadline_and_ends_with_the_last_of_them() -> None:
+    import mnist1d_select_replay as rp
+
+    trials = [{**_t(0, 0.8, 50), "started": 5}, {**_t(1, 0.9, 130), "started": 90},  # in flight at 100: finishes
+              {**_t(2, 0.99, 140), "started": 101}, {**_t(3, 0.7, 60, "PRUNED"), "started": 55}]
+    kept, end, unfinished = rp.truncate(trials, 100.0)
+    assert [t["number"] for t in kept] == [0, 1, 3] and end == 130 and unfinished == []
+    kept, end, unfinished = rp.truncate([*trials, {**_t(4, 0.5, None), "started": 95}], 100.0)
+    assert unfinished == [4] and end == 130  # a trial that never finished: the replay reports it, cannot time it
+    assert rp.truncate(trials, 1.0)[:2] == ([], None)
+
+
+def test_the_replay_counts_a_search_plus_selection_past_the_budget_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    import mnist1d_select_replay as rp
+
+    import automl.finalize.select as sel
+
+    slow = {"s": 0.0}
+
+    def fake_choose(records, done, *a, **k):  # stands in for the CV training; its time is what is being counted
+        import time
+
+        time.sleep(slow["s"])
+        return types.SimpleNamespace(winner=done[-1], report={"evidence": {}})
+
+    monkeypatch.setattr(sel, "choose_winner", fake_choose)
+    monkeypatch.setattr(rp, "_retest_automl", lambda t, ds, test: (t["value"], 0.5 + t["number"] / 100))
+    job = {"seed": 3, "budget_s": 100.0, "trials": [{**_t(0, 0.8, 50), "started": 5, "threads": 1},
+                                                  {**_t(1, 0.9, 99.0), "started": 60, "threads": 1}]}
+    r = rp.replay(job, 70.0, None, None)
+    assert r["trials_started_before_deadline"] == 2 and r["search_end_s"] == 99.0
+    assert r["winner"]["number"] == 0 and r["best_by_val"]["number"] == 1  # the selection's pick, then best by val
+    assert r["winner"]["reproduced"] and r["winner"]["test_accuracy"] == 0.5
+    assert r["in_budget"] is (r["total_s"] <= 100.0) and r["total_s"] >= 99.0
+    slow["s"] = 1.2
+    assert rp.replay(job, 70.0, None, None)["in_budget"] is False  # 99 s of search + 1.2 s of selection > 100 s

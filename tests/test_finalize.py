@@ -155,6 +155,44 @@ def test_selection_report_lists_candidates_and_can_be_switched_off(tmp_path):
     assert off["best"]["trial"] == off["selection"]["search_best"]
 
 
+def test_selection_uses_three_folds_when_two_candidates_at_five_would_not_fit_its_budget(tmp_path):
+    """The budget is about a quarter of the search's training time; two candidates are the least that is a choice.
+    When two at 5 folds would cost more (long trials, a short search: MNIST-1D's 300 s searches spent 300-370 s
+    selecting against a 150 s budget), 3 folds are used; a fold count the user set is kept."""
+    import dataclasses
+
+    from automl.backends.prepare import load_trials, start_search
+    from automl.data import load_dataset
+    from automl.finalize.select import SelectionSettings, choose_winner
+    from automl.space import load_space
+    from automl.store.records import ranked
+
+    info = start_search(ROOT / "examples" / "wine_tutorial.yaml", study="folds", root=tmp_path, trials=12, seed=0,
+                        workers=1, threads=1)
+    space = load_space(info.space_path)
+    data = load_dataset(space.dataset, base_dir=space.base_dir).for_search()
+    records = load_trials(info)
+
+    def select(seconds: float, **kw):
+        recs = [dataclasses.replace(r, seconds=seconds) for r in records]
+        return choose_winner(recs, ranked(recs, "maximize"), data, metric="val_accuracy", direction="maximize",
+                             space=space.space, settings=SelectionSettings(**kw), seed=0, device="cpu",
+                             precision="fp32").report
+
+    # 12 trials of 100 s: a 300 s budget; two candidates cost 2 x 100 s x 5 x 0.8 (n_tv/n_train) > 300 s at 5 folds
+    tight = select(100.0)
+    assert tight["noise"]["n_within"] >= 2, tight  # wine's 27 validation rows: many trials tie at the top
+    ev = tight["evidence"]
+    assert ev["folds"] == 3 and ev["folds_reduced_from"] == 5 and "rather than 5 folds" in ev["kind"]
+    scored = [c for c in tight["candidates"] if "cv_mean" in c]
+    assert len(scored) == 2 and all(len(c["cv_scores"]) == 3 for c in scored)
+    assert ev["estimated_seconds"] > ev["budget_seconds"] == 300.0  # over it still, and the report says by how much
+    # the user's fold count is kept; short trials (the 60 s floor of the budget) keep the default 5
+    assert select(100.0, folds=5)["evidence"]["folds"] == 5
+    roomy = select(0.5)["evidence"]
+    assert roomy["folds"] == 5 and "folds_reduced_from" not in roomy and roomy["budget_seconds"] == 60.0
+
+
 # --- 4. baselines in every report --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dataset,metric,task", [

@@ -8,7 +8,8 @@ On a small validation split the top trials often differ by less than the split c
 2. Candidates: complete trials within two standard errors of the best (at most `max_candidates`).
 3. With more than one candidate, each is re-scored by k-fold cross-validation over train+validation (stratified
    for classification; early stopping on each held-out fold, as the search did on validation), within a time
-   budget of about a quarter of the search's own training time; the winner has the best mean.
+   budget of about a quarter of the search's own training time (3 folds instead of 5 when two candidates at 5
+   would not fit it); the winner has the best mean.
 Nothing here can touch the test split: the folds are built from train and validation only.
 """
 
@@ -27,6 +28,7 @@ from automl.data.dataset import Dataset, SealedSplit, Split
 from automl.store.records import TrialRecord
 
 ACCURACY_METRICS = ("val_accuracy", "val_balanced_accuracy")
+MIN_FOLDS = 3  # the default over 5,000 rows, and the fewest used to fit the budget
 
 
 @dataclass
@@ -122,24 +124,33 @@ def choose_winner(records: list[TrialRecord], ranked_done: list[TrialRecord], da
     within = [r for r in ranked_done if sign * (float(best.value) - float(r.value)) <= band + 1e-12]
     rep["noise"] = {"se": se, "how": how, "z": settings.z, "band": band, "n_val": n_val, "n_within": len(within)}
     n_tv = len(dataset.train) + len(dataset.val)
-    k = settings.folds or (5 if n_tv <= 5000 else 3)
+    k_default = settings.folds or (5 if n_tv <= 5000 else MIN_FOLDS)
     train_seconds = sum(r.seconds for r in records)
     budget = max(settings.min_budget_seconds, settings.budget_fraction * train_seconds)
-    frac = (n_tv * (k - 1) / k) / max(1, len(dataset.train))
 
-    def cost(r: TrialRecord) -> float:
-        return max(0.05, r.seconds or 1.0) * frac * k
+    def cost(r: TrialRecord, k: int) -> float:  # k trainings on (k-1)/k of train+validation, at the trial's pace
+        return max(0.05, r.seconds or 1.0) * (n_tv * (k - 1) / k) / max(1, len(dataset.train)) * k
 
+    # Two candidates are the least that is a choice. When two at the default fold count would not fit the budget
+    # (long trials, a short search), fewer folds keep it near the budget: every row is still held out once, each
+    # fold model trains on a little less. A fold count the user set is kept as set.
+    k = k_default
+    if settings.folds is None and k > MIN_FOLDS and sum(cost(r, k) for r in within[:2]) > budget:
+        k = MIN_FOLDS
     chosen: list[TrialRecord] = []
     spent = 0.0
     for r in within[: settings.max_candidates]:
-        if len(chosen) >= 2 and spent + cost(r) > budget:
+        if len(chosen) >= 2 and spent + cost(r, k) > budget:
             break
         chosen.append(r)
-        spent += cost(r)
+        spent += cost(r, k)
     rep["evidence"] = {"kind": f"{k}-fold cross-validation over train+validation ({n_tv} rows)", "folds": k,
                        "budget_seconds": round(budget, 1), "estimated_seconds": round(spent, 1),
                        "candidates_within_noise": len(within), "candidates_scored": len(chosen) if len(within) > 1 else 0}
+    if k != k_default:
+        rep["evidence"]["folds_reduced_from"] = k_default
+        rep["evidence"]["kind"] = (f"{k}-fold cross-validation over train+validation ({n_tv} rows; {k} rather than "
+                                   f"{k_default} folds, to keep two candidates near the time budget)")
     if len(within) <= 1:
         rep["candidates"] = [_cand(best, None)]
         rep["why"] = (f"trial #{best.number} leads by more than {settings.z:g} standard errors "

@@ -14,6 +14,10 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else str(v)
 
 
+def _secs(v: Any) -> str:
+    return f"{v:.1f}" if isinstance(v, (int, float)) and math.isfinite(v) else "n/a"
+
+
 ORIGINAL = "_original_units"
 
 
@@ -108,7 +112,7 @@ def render_markdown(report: dict[str, Any], model_summary: str) -> str:
         lines += ["## Selection beyond validation noise", "",
                   f"Noise of the best validation value: {_fmt(noise.get('se'))} ({noise.get('how')}); candidates within "
                   f"{_fmt(noise.get('band'))}: {noise.get('n_within')}. Evidence: {ev.get('kind')}, "
-                  f"{_fmt(ev.get('seconds'))} s.", "",
+                  f"{_secs(ev.get('seconds'))} s (time budget {_secs(ev.get('budget_seconds'))} s).", "",
                   "| trial | search value | CV mean | CV std | folds |", "|---|---|---|---|---|"]
         for c in cands:
             lines.append(f"| {c['trial']} | {_fmt(c['search_value'])} | {_fmt(c['cv_mean'])} | {_fmt(c['cv_std'])} | "
