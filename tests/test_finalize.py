@@ -149,7 +149,12 @@ def test_selection_report_lists_candidates_and_can_be_switched_off(tmp_path):
     scored = [c for c in sel["candidates"] if "cv_mean" in c]
     assert len(scored) >= 2 and all(len(c["cv_scores"]) == sel["evidence"]["folds"] for c in scored)
     assert rep["best"]["trial"] == scored[0]["trial"]  # the winner has the best cross-validated mean
-    assert "Selection beyond validation noise" in (tmp_path / "sel" / "report.md").read_text()
+    md = (tmp_path / "sel" / "report.md").read_text()
+    assert "Selection beyond validation noise" in md and f"(time budget {sel['evidence']['budget_seconds']:.1f} s)" in md
+    from automl.report import write_report
+
+    html = write_report(info).html.read_text()
+    assert 'id="selection"' in html and f"s of a {sel['evidence']['budget_seconds']} s budget" in html
     off = finalize_run(info, again=True, select=False).data
     assert off["selection"]["method"] == "best validation value"
     assert off["best"]["trial"] == off["selection"]["search_best"]
@@ -157,8 +162,9 @@ def test_selection_report_lists_candidates_and_can_be_switched_off(tmp_path):
 
 def test_selection_uses_three_folds_when_two_candidates_at_five_would_not_fit_its_budget(tmp_path):
     """The budget is about a quarter of the search's training time; two candidates are the least that is a choice.
-    When two at 5 folds would cost more (long trials, a short search: MNIST-1D's 300 s searches spent 300-370 s
-    selecting against a 150 s budget), 3 folds are used; a fold count the user set is kept."""
+    When two at 5 folds would cost more (long trials, a short search: MNIST-1D's 300 s searches spent 176-374 s
+    selecting against budgets of 146-156 s), 3 folds are used; a fold count the user set is kept, and a clear
+    winner (one trial within the noise) is not re-scored at all."""
     import dataclasses
 
     from automl.backends.prepare import load_trials, start_search
@@ -179,7 +185,7 @@ def test_selection_uses_three_folds_when_two_candidates_at_five_would_not_fit_it
                              space=space.space, settings=SelectionSettings(**kw), seed=0, device="cpu",
                              precision="fp32").report
 
-    # 12 trials of 100 s: a 300 s budget; two candidates cost 2 x 100 s x 5 x 0.8 (n_tv/n_train) > 300 s at 5 folds
+    # 12 trials of 100 s: a 300 s budget; two candidates at 5 folds cost 2 x 100 s x 5 x 0.8 x n_tv/n_train > 300 s
     tight = select(100.0)
     assert tight["noise"]["n_within"] >= 2, tight  # wine's 27 validation rows: many trials tie at the top
     ev = tight["evidence"]
@@ -191,6 +197,13 @@ def test_selection_uses_three_folds_when_two_candidates_at_five_would_not_fit_it
     assert select(100.0, folds=5)["evidence"]["folds"] == 5
     roomy = select(0.5)["evidence"]
     assert roomy["folds"] == 5 and "folds_reduced_from" not in roomy and roomy["budget_seconds"] == 60.0
+    # one trial clear of the rest: nothing to choose, so no fold count is cut (and nothing is trained)
+    best = ranked(records, "maximize")[0]
+    clear = [dataclasses.replace(r, seconds=100.0, value=1.0 if r.number == best.number else 0.5) for r in records]
+    one = choose_winner(clear, ranked(clear, "maximize"), data, metric="val_accuracy", direction="maximize",
+                        space=space.space, settings=SelectionSettings(), seed=0, device="cpu", precision="fp32").report
+    assert one["noise"]["n_within"] == 1 and one["evidence"]["folds"] == 5 and "folds_reduced_from" not in one["evidence"]
+    assert one["evidence"]["candidates_scored"] == 0 and "clear winner" in one["why"]
 
 
 # --- 4. baselines in every report --------------------------------------------------------------------------------

@@ -164,7 +164,8 @@ def final_tables(report: dict[str, Any] | None) -> str:
     cands = [c for c in (report.get("selection") or {}).get("candidates", []) if "cv_mean" in c]
     if cands:
         ev = report["selection"].get("evidence", {})
-        parts.append(f"<h3>Selection beyond validation noise ({_e(ev.get('kind', ''))})</h3>")
+        spent = "" if ev.get("seconds") is None else f", {_e(ev['seconds'])} s of a {_e(ev.get('budget_seconds'))} s budget"
+        parts.append(f"<h3>Selection beyond validation noise ({_e(ev.get('kind', ''))}{spent})</h3>")
         parts.append(_table([(f"#{c['trial']}", c["search_value"], _pm(c["cv_mean"], c["cv_std"]),
                               ", ".join(f"{v:.4f}" if isinstance(v, float) else "failed" for v in c["cv_scores"]))
                              for c in cands], header=("trial", f"search {metric}", "CV mean ± std", "folds"),
