@@ -135,9 +135,10 @@ def choose_winner(records: list[TrialRecord], ranked_done: list[TrialRecord], da
     # Two candidates are the least that is a choice. When two at the default fold count would not fit the budget
     # (long trials, a short search), fewer folds keep it near the budget: every row is still held out once, each
     # fold model trains on a little less. A fold count the user set is kept as set.
+    # One trial clear of the rest is no choice: nothing is re-scored, so no fold count is cut for it.
+    contested = len(within) > 1
     k = k_default
-    if (settings.folds is None and k > MIN_FOLDS and len(within) > 1 and settings.max_candidates > 1
-            and sum(cost(r, k) for r in within[:2]) > budget):
+    if settings.folds is None and k > MIN_FOLDS and contested and sum(cost(r, k) for r in within[:2]) > budget:
         k = MIN_FOLDS
     chosen: list[TrialRecord] = []
     spent = 0.0
@@ -148,12 +149,12 @@ def choose_winner(records: list[TrialRecord], ranked_done: list[TrialRecord], da
         spent += cost(r, k)
     rep["evidence"] = {"kind": f"{k}-fold cross-validation over train+validation ({n_tv} rows)", "folds": k,
                        "budget_seconds": round(budget, 1), "estimated_seconds": round(spent, 1),
-                       "candidates_within_noise": len(within), "candidates_scored": len(chosen) if len(within) > 1 else 0}
+                       "candidates_within_noise": len(within), "candidates_scored": len(chosen) if contested else 0}
     if k != k_default:
         rep["evidence"]["folds_reduced_from"] = k_default
         rep["evidence"]["kind"] = (f"{k}-fold cross-validation over train+validation ({n_tv} rows; {k} rather than "
                                    f"{k_default} folds, to keep two candidates near the time budget)")
-    if len(within) <= 1:
+    if not contested:
         rep["candidates"] = [_cand(best, None)]
         rep["why"] = (f"trial #{best.number} leads by more than {settings.z:g} standard errors "
                       f"({_f(band)}) of validation {metric}: a clear winner, no re-scoring needed")
